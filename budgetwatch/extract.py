@@ -1,0 +1,157 @@
+"""From a document's bytes to its canonical tables, line items and narrative facts."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from budgetwatch import catalogue, codes, metadata, narrative
+from budgetwatch.canonical import raw_to_items
+from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
+from budgetwatch.labels import squeeze
+from budgetwatch.layout_text import read_layout
+from budgetwatch.locate import Span, locate_tables, table_sections
+from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
+from budgetwatch.tabbed import looks_tabbed, read_tabbed
+
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Text of a text layer: UTF-8 (with or without BOM), else GB18030; binary content is refused."""
+    if not data:
+        raise DocumentError(source, "empty file (0 bytes)")
+    if b"\x00" in data[:4096]:
+        raise UnsupportedFormat(source, "binary content: not a text layer (PDF, Office and images are read elsewhere)")
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DocumentError(source, "text is neither UTF-8 nor GB18030")
+
+
+def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Table, list[LineItem]]:
+    spec = span.spec
+    table = Table(
+        table_id=spec.id,
+        title=lines[span.title_line].strip(),
+        status=TableStatus.PARSED,
+        printed_number=span.printed_number,
+        instance=span.instance,
+        department_line=span.department_line,
+        unit_line=span.unit_line,
+        unit=span.unit,
+        lines=(span.start + 1, span.end),
+    )
+    try:
+        raw = read_tabbed(lines, span) if looks_tabbed(lines, span) else read_layout(lines, span)
+        items = raw_to_items(spec, raw, unit=span.unit, year=year, instance=span.instance)
+    except LayoutError as exc:
+        table.status = TableStatus.UNREADABLE
+        table.notes.append(f"lines {span.start + 1}-{span.end}: {exc}")
+        return table, []
+    table.notes.extend(raw.notes)
+    table.statement = raw.statement
+    amounts = [i.micros for i in items if i.micros is not None]
+    if raw.statement and not any(amounts):
+        table.status = TableStatus.DECLARED_EMPTY
+    if raw.header_text:
+        table.notes.extend(_header_mismatches(spec.id, raw.header_text))
+    return table, items
+
+
+def _header_mismatches(table_id: str, header_text: str) -> list[str]:
+    spec = catalogue.table(table_id)
+    if spec.expected_header and spec.expected_header not in header_text:
+        return [f"header does not say {spec.expected_header}: {header_text[:80]}"]
+    return []
+
+
+def _resolve_codes_across_tables(items: list[LineItem]) -> None:
+    """A 项 left with its 款 code takes the 7-digit code another table of the document prints for the same name."""
+    known = {
+        (i.code[:5], squeeze(i.label)): i.code
+        for i in items
+        if i.code_scheme == "function" and i.code and len(i.code) == 7 and i.code_printed is None
+    }
+    for item in items:
+        if item.level == "项" and item.code and len(item.code) == 5:
+            name = squeeze(item.label)
+            match = known.get((item.code, name)) or next(
+                (c for (p, n), c in known.items() if p == item.code and (n.startswith(name) or name.startswith(n))),
+                None,
+            )
+            if match:
+                item.code_printed, item.code = item.code, match
+
+
+def _missing_tables(kind: str | None, found: set[str], empty_section: str | None) -> list[Table]:
+    if kind is None:
+        return []
+    note = (
+        f"the table part '{empty_section}' holds no table text: the tables may be published as images"
+        if empty_section
+        else "not found in the document"
+    )
+    return [
+        Table(table_id=spec.id, title=spec.title, status=TableStatus.MISSING, notes=[note])
+        for spec in catalogue.tables_of_kind(kind)
+        if spec.id not in found
+    ]
+
+
+def extract_text(text: str, *, source: str, sha256: str, media_type: str = "text/plain") -> Extraction:
+    """Canonical extraction of one text layer."""
+    lines = text.splitlines()
+    spans = locate_tables(lines)
+    department_lines = [s.department_line for s in spans if s.department_line]
+    year = metadata.fiscal_year(text)
+    kind = metadata.kind(text, [s.spec.kind for s in spans])
+    dept = metadata.department(text, department_lines)
+    document = Document(
+        sha256=sha256,
+        source=source,
+        media_type=media_type,
+        department=dept,
+        district=metadata.district(dept),
+        fiscal_year=year,
+        kind=kind,
+        scope=metadata.scope(text, department_lines),
+        published=metadata.published(lines),
+        title=metadata.title(lines),
+    )
+    tables: list[Table] = []
+    items: list[LineItem] = []
+    for span in spans:
+        table, table_items = _table_from_span(lines, span, year)
+        tables.append(table)
+        items.extend(table_items)
+    _resolve_codes_across_tables(items)
+    sections = table_sections(lines)
+    empty_section = sections[-1].text if sections and not spans else None
+    tables.extend(_missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section))
+    in_tables = {i for s in spans for i in range(s.start, s.end)}
+    narrative_lines = [(i + 1, line) for i, line in enumerate(lines) if i not in in_tables]
+    facts = narrative.facts(narrative_lines)
+    return Extraction(document=document, tables=tables, items=items, facts=facts, text=text)
+
+
+def extract_bytes(data: bytes, source: str) -> Extraction:
+    """Canonical extraction of a document given as bytes (text layers for now)."""
+    sha = hashlib.sha256(data).hexdigest()
+    text = decode_text(data, source)
+    return extract_text(text, source=source, sha256=sha)
+
+
+def extract_path(path: str | Path) -> Extraction:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    return extract_bytes(data, str(path))
+
+
+def known_code(scheme: str, code: str, year: int | None) -> bool:
+    return codes.lookup(scheme, code, year) is not None

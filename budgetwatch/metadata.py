@@ -1,0 +1,110 @@
+"""What a document says about itself: department, district, fiscal year, kind, scope, publication date."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from budgetwatch.labels import normalise_label, squeeze
+from budgetwatch.model import Kind
+
+_ORG = re.compile(
+    r"((?:[\u4e00-\u9fff]{2,3}省)?(?:[\u4e00-\u9fff]{2,3}市)?[\u4e00-\u9fff]{2,4}区"
+    r"[\u4e00-\u9fff]{2,12}?(?:局|委员会|办公室|委|办|院|馆|中心|所|站|队))"
+)
+_NOT_A_NAME_START = "年的在由和与及对为是至了"
+_YEAR = re.compile(r"(20\d\d)年度?(?:部门|单位)?(?:预算|决算)")
+_DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")
+_DEPARTMENT_LINE = re.compile(r"^(?:部门|单位名称|部门[/／]单位|部门（单位）|编制部门)[:：](.+?)(?:单位[:：].*)?$")
+
+
+def department_from_line(line: str | None) -> str | None:
+    """The department named on a table's 部门 line (without the 单位 part)."""
+    if not line:
+        return None
+    m = _DEPARTMENT_LINE.match(squeeze(line))
+    return m.group(1) if m else None
+
+
+def _strip_scope(name: str) -> str:
+    return re.sub(r"[（(](?:汇总|本级|部门|单位)[)）]$", "", name)
+
+
+def _trim_name(name: str) -> str:
+    """Cut words that the pattern swallowed before the name (其中武汉市… → 武汉市…)."""
+    m = re.search(r"[\u4e00-\u9fff]{2}市[\u4e00-\u9fff]{2,4}区", name)
+    return name[m.start() :] if m else name.lstrip(_NOT_A_NAME_START)
+
+
+def department(text: str, table_lines: list[str]) -> str | None:
+    """The department as printed: the name on most table headers, else the organisation named most often."""
+    named = Counter(_strip_scope(d) for d in map(department_from_line, table_lines) if d)
+    if named:
+        return named.most_common(1)[0][0]
+    flat = squeeze(text)
+    counts = Counter(_trim_name(m.group(1)) for m in _ORG.finditer(flat))
+    if not counts:
+        return None
+    # a longer name (武汉市洪山区医疗保障局) absorbs the mentions of its short form (洪山区医疗保障局)
+    scored = {name: sum(c for other, c in counts.items() if name.endswith(other)) for name in counts}
+    ranked = sorted(scored, key=lambda n: (-scored[n], not n.endswith("局"), -len(n)))
+    best = ranked[0]
+    longer = [n for n in counts if n.endswith(best) and len(n) > len(best)]
+    return max(longer, key=lambda n: counts[n]) if longer else best
+
+
+def district(department_name: str | None) -> str | None:
+    if not department_name:
+        return None
+    m = re.search(r"([\u4e00-\u9fff]{2,4}?区)", re.sub(r"^.*?市", "", department_name))
+    return m.group(1) if m else None
+
+
+def fiscal_year(text: str) -> int | None:
+    counts = Counter(int(y) for y in _YEAR.findall(squeeze(text)))
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def kind(text: str, table_kinds: list[str]) -> Kind | None:
+    if table_kinds:
+        return Kind(Counter(table_kinds).most_common(1)[0][0])
+    flat = squeeze(text[:3000])
+    final = flat.count("决算")
+    budget = flat.count("预算")
+    if not final and not budget:
+        return None
+    return Kind.FINAL_ACCOUNT if final > budget else Kind.BUDGET
+
+
+def scope(text: str, table_lines: list[str]) -> str | None:
+    heads = "".join(squeeze(x) for x in table_lines) + squeeze(text[:500])
+    if "汇总" in heads:
+        return "汇总"
+    if "本级" in heads:
+        return "本级"
+    return None
+
+
+def published(lines: list[str]) -> str | None:
+    """A date standing alone on a line near the top (the cover date)."""
+    for line in lines[:40]:
+        m = _DATE.match(squeeze(line))
+        if m:
+            y, mo, d = (int(x) for x in m.groups())
+            return f"{y:04d}-{mo:02d}-{d:02d}"
+    return None
+
+
+def title(lines: list[str]) -> str | None:
+    """The cover title when the first lines carry one (…部门预算 / …部门决算 …)."""
+    for line in lines[:20]:
+        flat = squeeze(line)
+        numbered = normalise_label(flat) != flat.rstrip("：:")
+        if (
+            re.search(r"(?:部门|单位)(?:预算|决算)", flat)
+            and not numbered
+            and not flat.startswith("第")
+            and len(flat) <= 60
+        ):
+            return line.strip()
+    return None

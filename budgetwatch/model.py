@@ -1,0 +1,286 @@
+"""The canonical data model that every stage speaks: documents, tables, line items, narrative facts, findings.
+
+Amounts are exact: ``micros`` is the printed value times 10**6 in the printed unit (an integer; for 万元 one micro is
+one 分), so ``2,031.52`` 万元 is ``2_031_520_000``. A blank cell has ``micros = None`` and ``blank = True``; a printed
+zero is ``0``. Floats never hold money.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+import polars as pl
+
+MICROS = 10**6
+
+
+class Kind(StrEnum):
+    BUDGET = "budget"
+    FINAL_ACCOUNT = "final_account"
+
+
+class TableStatus(StrEnum):
+    PARSED = "parsed"
+    DECLARED_EMPTY = "declared_empty"
+    MISSING = "missing"
+    IMAGE_ONLY = "image_only"
+    UNREADABLE = "unreadable"  # present, but its layout could not be mapped (the reason is in the notes)
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+def micros_to_decimal(micros: int | None) -> Decimal | None:
+    """Exact Decimal of a micros amount (None stays None)."""
+    if micros is None:
+        return None
+    return (Decimal(micros) / MICROS).normalize() if micros % MICROS else Decimal(micros // MICROS)
+
+
+def format_micros(micros: int | None, decimals: int = 2) -> str:
+    """Render an amount with at least ``decimals`` places, more only if the value has them."""
+    if micros is None:
+        return ""
+    value = Decimal(micros) / MICROS
+    places = decimals
+    while places < 6 and value != value.quantize(Decimal(1).scaleb(-places)):
+        places += 1
+    return f"{value:.{places}f}"
+
+
+@dataclass(slots=True)
+class Document:
+    sha256: str
+    source: str
+    media_type: str
+    department: str | None = None
+    district: str | None = None
+    fiscal_year: int | None = None
+    kind: Kind | None = None
+    scope: str | None = None  # 本级 | 汇总 when stated
+    published: str | None = None  # ISO date when known
+    title: str | None = None
+
+
+@dataclass(slots=True)
+class Table:
+    table_id: str
+    title: str
+    status: TableStatus
+    printed_number: str | None = None
+    instance: str | None = None  # 12-1, 12-2 … for budget.12
+    department_line: str | None = None
+    unit_line: str | None = None
+    unit: str = "万元"
+    pages: list[int] = field(default_factory=list)
+    lines: tuple[int, int] | None = None  # first and last line of the table in a text layer
+    notes: list[str] = field(default_factory=list)
+    statement: str | None = None  # 本部门…无… sentence when present
+
+
+@dataclass(slots=True)
+class LineItem:
+    """One amount cell of a table, in long format."""
+
+    table_id: str
+    row_order: int
+    label: str  # as printed (wrapped parts joined)
+    label_norm: str
+    column_key: str
+    header: str  # printed header of the column
+    micros: int | None
+    raw: str
+    blank: bool
+    unit: str = "万元"
+    decimals: int = 2
+    side: str | None = None  # income | expenditure for two-sided tables
+    row_key: str | None = None  # fixed-row key from the catalogue (two-sided, footer and funding rows)
+    code: str | None = None
+    code_scheme: str | None = None  # function | economic | unit | project
+    level: str | None = None  # 类 | 款 | 项
+    code_printed: str | None = None  # the code as printed, when rebuilt
+    line_no: int | None = None  # printed 行次
+    group: str | None = None  # column group (final.06: personnel | public)
+    page: int | None = None
+    line: int | None = None  # line of the text layer
+    instance: str | None = None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return micros_to_decimal(self.micros)
+
+
+@dataclass(slots=True)
+class NarrativeFact:
+    kind: str  # total | share | change | change_rate | budget | final | completion_rate | count | amount
+    micros: int
+    unit: str
+    raw: str
+    subject: str
+    sentence: str
+    section: str
+    line: int
+    offset: int  # character offset of the number within the sentence
+    decimals: int = 2
+
+    @property
+    def value(self) -> Decimal:
+        return micros_to_decimal(self.micros) or Decimal(0)
+
+
+@dataclass(slots=True)
+class Location:
+    table_id: str | None = None
+    row_label: str | None = None
+    code: str | None = None
+    column: str | None = None
+    page: int | None = None
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class Finding:
+    check_id: str
+    severity: Severity
+    category: str
+    message: str
+    expected: str | None = None
+    actual: str | None = None
+    difference: str | None = None
+    locations: list[Location] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["severity"] = str(self.severity)
+        return data
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What extraction makes of one document."""
+
+    document: Document
+    tables: list[Table]
+    items: list[LineItem]
+    facts: list[NarrativeFact]
+    text: str = ""
+
+    def table(self, table_id: str) -> Table | None:
+        return next((t for t in self.tables if t.table_id == table_id), None)
+
+
+LINE_ITEM_SCHEMA: dict[str, pl.DataType] = {
+    "sha256": pl.String(),
+    "table_id": pl.String(),
+    "instance": pl.String(),
+    "row_order": pl.Int32(),
+    "side": pl.String(),
+    "row_key": pl.String(),
+    "label": pl.String(),
+    "label_norm": pl.String(),
+    "code": pl.String(),
+    "code_scheme": pl.String(),
+    "level": pl.String(),
+    "code_printed": pl.String(),
+    "line_no": pl.Int32(),
+    "group": pl.String(),
+    "column_key": pl.String(),
+    "header": pl.String(),
+    "micros": pl.Int64(),
+    "blank": pl.Boolean(),
+    "raw": pl.String(),
+    "unit": pl.String(),
+    "decimals": pl.Int8(),
+    "page": pl.Int32(),
+    "line": pl.Int32(),
+}
+
+TABLE_SCHEMA: dict[str, pl.DataType] = {
+    "sha256": pl.String(),
+    "table_id": pl.String(),
+    "instance": pl.String(),
+    "title": pl.String(),
+    "printed_number": pl.String(),
+    "status": pl.String(),
+    "department_line": pl.String(),
+    "unit_line": pl.String(),
+    "unit": pl.String(),
+    "pages": pl.List(pl.Int32()),
+    "first_line": pl.Int32(),
+    "last_line": pl.Int32(),
+    "notes": pl.List(pl.String()),
+}
+
+FACT_SCHEMA: dict[str, pl.DataType] = {
+    "sha256": pl.String(),
+    "kind": pl.String(),
+    "subject": pl.String(),
+    "micros": pl.Int64(),
+    "unit": pl.String(),
+    "decimals": pl.Int8(),
+    "raw": pl.String(),
+    "section": pl.String(),
+    "sentence": pl.String(),
+    "line": pl.Int32(),
+    "offset": pl.Int32(),
+}
+
+DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
+    "sha256": pl.String(),
+    "source": pl.String(),
+    "media_type": pl.String(),
+    "title": pl.String(),
+    "department": pl.String(),
+    "district": pl.String(),
+    "fiscal_year": pl.Int32(),
+    "kind": pl.String(),
+    "scope": pl.String(),
+    "published": pl.String(),
+}
+
+
+def items_frame(extraction: Extraction) -> pl.DataFrame:
+    """Line items of one document as a polars frame in the canonical schema."""
+    sha = extraction.document.sha256
+    rows = [{"sha256": sha, **{k: getattr(i, k) for k in LINE_ITEM_SCHEMA if k != "sha256"}} for i in extraction.items]
+    return pl.DataFrame(rows, schema=LINE_ITEM_SCHEMA, orient="row") if rows else pl.DataFrame(schema=LINE_ITEM_SCHEMA)
+
+
+def tables_frame(extraction: Extraction) -> pl.DataFrame:
+    sha = extraction.document.sha256
+    rows = [
+        {
+            "sha256": sha,
+            "table_id": t.table_id,
+            "instance": t.instance,
+            "title": t.title,
+            "printed_number": t.printed_number,
+            "status": str(t.status),
+            "department_line": t.department_line,
+            "unit_line": t.unit_line,
+            "unit": t.unit,
+            "pages": t.pages,
+            "first_line": t.lines[0] if t.lines else None,
+            "last_line": t.lines[1] if t.lines else None,
+            "notes": t.notes,
+        }
+        for t in extraction.tables
+    ]
+    return pl.DataFrame(rows, schema=TABLE_SCHEMA) if rows else pl.DataFrame(schema=TABLE_SCHEMA)
+
+
+def facts_frame(extraction: Extraction) -> pl.DataFrame:
+    sha = extraction.document.sha256
+    rows = [{"sha256": sha, **{k: getattr(f, k) for k in FACT_SCHEMA if k != "sha256"}} for f in extraction.facts]
+    return pl.DataFrame(rows, schema=FACT_SCHEMA) if rows else pl.DataFrame(schema=FACT_SCHEMA)
+
+
+def document_frame(extraction: Extraction) -> pl.DataFrame:
+    d = extraction.document
+    row = {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(d).items()}
+    return pl.DataFrame([row], schema=DOCUMENT_SCHEMA)

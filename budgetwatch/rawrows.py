@@ -1,0 +1,47 @@
+"""Rows as a reader sees them, before they are mapped onto the canonical model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from budgetwatch.errors import LayoutError
+
+FUNCTION_CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
+ECONOMIC_CODE = re.compile(r"^3\d{2}(?:\d{2})?$")
+
+
+@dataclass(slots=True)
+class RawCell:
+    columns: tuple[str, ...]  # one column key; several when the source merged columns into one cell
+    raw: str
+    header: str = ""
+
+
+@dataclass(slots=True)
+class RawRow:
+    label: str
+    cells: list[RawCell]
+    line: int  # 0-based line of the text layer where the row ends
+    code: str | None = None
+    side: str | None = None
+    line_no: int | None = None
+    group: str | None = None
+
+
+@dataclass(slots=True)
+class RawTable:
+    rows: list[RawRow] = field(default_factory=list)
+    statement: str | None = None  # 本部门…无… sentence
+    notes: list[str] = field(default_factory=list)
+    header_text: str = ""
+    column_headers: dict[str, str] = field(default_factory=dict)  # column key → printed header
+
+
+__all__ = ["LayoutError", "RawCell", "RawRow", "RawTable", "is_empty_statement"]
+
+_STATEMENT = re.compile(r"^本(?:部门|单位).{0,30}?(?:无|没有).{0,40}$")
+
+
+def is_empty_statement(text: str) -> bool:
+    return bool(_STATEMENT.match(re.sub(r"\s+", "", text)))
