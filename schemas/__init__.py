@@ -1,0 +1,1 @@
+"""pandera schemas (polars backend) for the canonical frames and for the accounting identities."""

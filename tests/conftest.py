@@ -9,7 +9,7 @@ import pytest
 from budgetwatch.extract import extract_path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
+SAMPLES = ROOT / "budgetwatch" / "data" / "samples"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 

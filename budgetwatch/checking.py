@@ -1,0 +1,70 @@
+"""Extraction plus every validation, for a batch of documents; unreadable documents are reported, not fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from budgetwatch.document_checks import document_findings
+from budgetwatch.errors import DocumentError
+from budgetwatch.extract import extract_path
+from budgetwatch.model import Extraction, Finding, Severity
+from budgetwatch.validate import frames, identity_findings
+
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(slots=True)
+class DocumentReport:
+    extraction: Extraction
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.WARNING]
+
+
+@dataclass(slots=True)
+class CheckRun:
+    reports: list[DocumentReport] = field(default_factory=list)
+    unreadable: list[DocumentError] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        if self.unreadable:
+            return 2
+        return 1 if any(r.errors for r in self.reports) else 0
+
+
+def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
+    """Findings of every rule for each extraction, errors first."""
+    if not extractions:
+        return []
+    items, tables = frames(extractions)
+    by_document = identity_findings(items, tables)
+    reports = []
+    for ex in extractions:
+        findings = by_document.get(ex.document.sha256, []) + document_findings(ex)
+        findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.check_id))
+        reports.append(DocumentReport(extraction=ex, findings=findings))
+    return reports
+
+
+def extract_all(paths: Iterable[str | Path]) -> tuple[list[Extraction], list[DocumentError]]:
+    extractions, failures = [], []
+    for path in paths:
+        try:
+            extractions.append(extract_path(path))
+        except DocumentError as exc:
+            failures.append(exc)
+    return extractions, failures
+
+
+def check_paths(paths: Iterable[str | Path]) -> CheckRun:
+    extractions, failures = extract_all(paths)
+    return CheckRun(reports=validate_extractions(extractions), unreadable=failures)

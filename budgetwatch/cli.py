@@ -1,0 +1,96 @@
+"""The budgetwatch command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+from budgetwatch import catalogue
+from budgetwatch.checking import check_paths, extract_all, validate_extractions
+from budgetwatch.outputs import run_json, run_text, write_extractions, write_findings
+from budgetwatch.rules import rules
+
+
+def bundled_samples() -> list[Path]:
+    """The sample reports that travel with budgetwatch (the embedded default)."""
+    folder = resources.files("budgetwatch").joinpath("data/samples")
+    return sorted(Path(str(folder)).glob("*.txt"))
+
+
+def _extract(args: argparse.Namespace) -> int:
+    extractions, failures = extract_all(args.paths)
+    written = write_extractions(extractions, Path(args.out))
+    for name, path in written.items():
+        print(f"{name}: {path} (+ .csv)")
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    run = check_paths(args.paths)
+    if args.format == "json":
+        print(json.dumps(run_json(run), ensure_ascii=False, indent=2))
+    else:
+        print(run_text(run))
+    for failure in run.unreadable:
+        print(f"error: {failure}", file=sys.stderr)
+    return run.exit_status
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Extract and check the bundled sample reports, write the outputs, print what was found."""
+    out = Path(args.out)
+    extractions, failures = extract_all(bundled_samples())
+    written = write_extractions(extractions, out / "tables")
+    from budgetwatch.checking import CheckRun
+
+    run = CheckRun(reports=validate_extractions(extractions), unreadable=failures)
+    report = write_findings(run, out)
+    print(run_text(run))
+    print(f"\ncanonical tables: {written['line_items'].parent}/  findings: {report}")
+    return 2 if failures else 0
+
+
+def _tables(_: argparse.Namespace) -> int:
+    for spec in catalogue.tables():
+        columns = ", ".join(c.key for c in spec.all_columns())
+        print(f"{spec.id}\t{spec.title}\t{spec.layout}\t{columns}")
+    return 0
+
+
+def _rules(_: argparse.Namespace) -> int:
+    for rule in rules():
+        print(f"{rule.id}\t{rule.relation}\t{rule.category}\t{rule.zh}\t{rule.en}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="budgetwatch", description="Check department budgets and final accounts.")
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("extract", help="canonical tables of documents as Parquet and CSV")
+    e.add_argument("paths", nargs="+", help="documents (text layers)")
+    e.add_argument("--out", required=True, help="output folder")
+    e.set_defaults(run=_extract)
+    c = sub.add_parser("check", help="extraction plus every validation; exit 0 clean, 1 errors, 2 unreadable")
+    c.add_argument("paths", nargs="+", help="documents (text layers)")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.set_defaults(run=_check)
+    d = sub.add_parser("demo", help="run the pipeline over the bundled sample reports")
+    d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")
+    d.set_defaults(run=_demo)
+    sub.add_parser("tables", help="list the standard tables of the catalogue").set_defaults(run=_tables)
+    sub.add_parser("rules", help="list the validation rules").set_defaults(run=_rules)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Rules that look at one document as a whole: completeness, labels, template text, classification codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from budgetwatch import codes, metadata
+from budgetwatch.labels import normalise_label, normalise_title, squeeze
+from budgetwatch.model import Extraction, Finding, Location, Severity, TableStatus, format_micros
+from budgetwatch.rules import Rule, document_rules
+
+_TEMPLATE = re.compile(
+    r"请依据[^。]{0,40}|请根据[^。]{0,40}|（参考《[^》]{0,30}》[^）]{0,20}）|\(根据本部门[^)]{0,30}\)|"
+    r"根据本部门使用的其他专用名词补充解释|XX|××|增长\(下降\)|增长（下降）|增加（减少）|增加\(减少\)"
+)
+_CITY = re.compile(r"指市级财政|是指市直部门|指市直部门|反映市级党政机关|市级党政机关和全额拨款")
+_DOUBLED_UNIT = re.compile(r"万元万元|元元")
+_TITLE_YEAR = re.compile(r"(20\d\d)\s*年")
+
+
+def _finding(rule: Rule, detail: str, locations: list[Location] | None = None, **numbers: str) -> Finding:
+    return Finding(
+        check_id=rule.id,
+        severity=Severity(rule.severity or "error"),
+        category=rule.category,
+        message=f"{rule.zh}：{detail} | {rule.en}",
+        locations=locations or [],
+        **numbers,
+    )
+
+
+def completeness(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    missing = [t for t in ex.tables if t.status in (TableStatus.MISSING, TableStatus.IMAGE_ONLY)]
+    if missing:
+        names = "、".join(f"{t.table_id} {t.title}" for t in missing)
+        reason = missing[0].notes[0] if missing[0].notes else ""
+        yield _finding(rule, f"{names}（{reason}）", [Location(table_id=t.table_id) for t in missing])
+
+
+def unreadable_table(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for t in ex.tables:
+        if t.status == TableStatus.UNREADABLE:
+            yield _finding(rule, f"{t.table_id} {t.title}: {'; '.join(t.notes)}", [Location(table_id=t.table_id)])
+
+
+def empty_without_statement(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for t in ex.tables:
+        if t.status != TableStatus.PARSED or t.statement:
+            continue
+        amounts = [i for i in ex.items if i.table_id == t.table_id and i.instance == t.instance and not i.blank]
+        if not amounts:
+            where = Location(table_id=t.table_id, line=t.lines[0] if t.lines else None)
+            yield _finding(rule, f"{t.table_id} {t.title}", [where])
+
+
+def department_header(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    expected = ex.document.department
+    if not expected:
+        return
+    for t in ex.tables:
+        printed = metadata.department_from_line(t.department_line)
+        if not printed:
+            continue
+        name = re.sub(r"[（(](?:汇总|本级)[)）]$", "", printed)
+        if not (name.endswith(expected) or expected.endswith(name)):
+            yield _finding(
+                rule,
+                f"{t.table_id} 表头为“{printed}”，文档为“{expected}”",
+                [Location(table_id=t.table_id, line=t.lines[0] if t.lines else None)],
+                expected=expected,
+                actual=printed,
+            )
+
+
+def header_label(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for t in ex.tables:
+        for note in t.notes:
+            if note.startswith("header does not say"):
+                yield _finding(rule, f"{t.table_id} {t.title}: {note}", [Location(table_id=t.table_id)])
+
+
+def precision(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for i in ex.items:
+        if i.unit == "万元" and i.decimals > 2:
+            yield _finding(
+                rule,
+                f"{i.table_id} {i.label_norm} {i.column_key} = {i.raw}",
+                [Location(table_id=i.table_id, row_label=i.label, code=i.code, column=i.column_key, line=i.line)],
+                actual=i.raw,
+            )
+
+
+def fiscal_year(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    year = ex.document.fiscal_year
+    for t in ex.tables:
+        m = _TITLE_YEAR.search(t.title)
+        if year and m and int(m.group(1)) != year:
+            yield _finding(
+                rule,
+                f"{t.table_id} 标题“{t.title}”",
+                [Location(table_id=t.table_id)],
+                expected=str(year),
+                actual=m.group(1),
+            )
+
+
+def _text_lines(ex: Extraction) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(ex.text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def template_text(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for number, line in _text_lines(ex):
+        for m in _TEMPLATE.finditer(line):
+            yield _finding(rule, f"第{number}行“{m.group(0)}”", [Location(line=number)], actual=m.group(0))
+
+
+def city_wording(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    if not ex.document.district:
+        return
+    for number, line in _text_lines(ex):
+        for m in _CITY.finditer(squeeze(line)):
+            yield _finding(rule, f"第{number}行“{m.group(0)}”", [Location(line=number)], actual=m.group(0))
+
+
+def unit_words(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    wan = {f.micros for f in ex.facts if f.unit == "万元"}
+    for f in ex.facts:
+        if f.unit == "元" and (f.micros in wan or "万元" in f.sentence):
+            yield _finding(
+                rule,
+                f"第{f.line}行“{f.raw}”：同一文档以万元计（{format_micros(f.micros)}）",
+                [Location(line=f.line)],
+                actual=f.raw,
+                expected=f"{format_micros(f.micros)}万元",
+            )
+    for number, line in _text_lines(ex):
+        for m in _DOUBLED_UNIT.finditer(squeeze(line)):
+            yield _finding(rule, f"第{number}行“{m.group(0)}”", [Location(line=number)], actual=m.group(0))
+
+
+def _coded_items(ex: Extraction):
+    seen = set()
+    for i in ex.items:
+        if i.code_scheme in ("function", "economic") and i.code and (i.table_id, i.row_order) not in seen:
+            seen.add((i.table_id, i.row_order))
+            yield i
+
+
+def unknown_code(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for i in _coded_items(ex):
+        if codes.lookup(i.code_scheme, i.code, ex.document.fiscal_year) is None:
+            where = Location(table_id=i.table_id, row_label=i.label, code=i.code, line=i.line)
+            yield _finding(rule, f"{i.table_id} {i.code} {i.label}", [where], actual=i.code)
+
+
+def code_name(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    for i in _coded_items(ex):
+        entry = codes.lookup(i.code_scheme, i.code, ex.document.fiscal_year)
+        if entry is None or not i.label or i.code_printed:
+            continue
+        printed = normalise_label(i.label)
+        names = [normalise_label(n) for n in entry.names]
+        if not any(printed == n or (len(printed) >= 3 and n.startswith(printed)) for n in names):
+            where = Location(table_id=i.table_id, row_label=i.label, code=i.code, line=i.line)
+            yield _finding(rule, f"{i.table_id} {i.code} 印为“{i.label}”", [where], expected=entry.name, actual=i.label)
+
+
+def code_parent(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    current: dict[tuple[str, str], str] = {}
+    for i in _coded_items(ex):
+        if i.code_scheme != "function":
+            continue
+        key = (i.table_id, i.instance or "")
+        if i.level == "款":
+            current[key] = i.code
+        elif i.level == "类":
+            current.pop(key, None)
+        elif i.level == "项" and len(i.code) == 7 and key in current and not i.code.startswith(current[key]):
+            where = Location(table_id=i.table_id, row_label=i.label, code=i.code, line=i.line)
+            yield _finding(rule, f"{i.table_id} {i.code} {i.label} 位于 {current[key]} 之下", [where], actual=i.code)
+
+
+CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
+    "completeness": completeness,
+    "unreadable_table": unreadable_table,
+    "empty_without_statement": empty_without_statement,
+    "department_header": department_header,
+    "header_label": header_label,
+    "precision": precision,
+    "fiscal_year": fiscal_year,
+    "template_text": template_text,
+    "city_wording": city_wording,
+    "unit_words": unit_words,
+    "unknown_code": unknown_code,
+    "code_name": code_name,
+    "code_parent": code_parent,
+}
+
+
+def document_findings(ex: Extraction) -> list[Finding]:
+    out: list[Finding] = []
+    for rule in document_rules():
+        out.extend(CHECKS[rule.relation](ex, rule))
+    return out
+
+
+__all__ = ["document_findings", "normalise_title"]

@@ -1,0 +1,446 @@
+"""One small polars function per relation kind: each turns line items into comparisons (actual vs expected).
+
+Every function works on the line items of any number of documents at once and returns frames in COMPARISON_COLUMNS:
+one row per place where an identity can be evaluated, whether it holds or not. Grading happens elsewhere.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from budgetwatch.rules import CellRef, RowsRef, Rule
+
+TOTAL_LABELS = ("合计", "总计")
+KEYS = ["sha256", "table_id", "instance"]
+
+COMPARISON_COLUMNS: dict[str, pl.DataType] = {
+    "sha256": pl.String(),
+    "check_id": pl.String(),
+    "table_id": pl.String(),
+    "instance": pl.String(),
+    "side": pl.String(),
+    "row_label": pl.String(),
+    "code": pl.String(),
+    "column": pl.String(),
+    "line": pl.Int32(),
+    "actual": pl.Int64(),
+    "expected": pl.Int64(),
+    "difference": pl.Int64(),
+    "tolerance": pl.Int64(),
+    "n_values": pl.Int32(),
+    "decimals": pl.Int8(),
+    "other": pl.String(),  # where the expected value comes from, readable
+    "actual_blank": pl.Boolean(),  # the checked cell itself is blank (a total left unprinted)
+}
+
+
+def prepare(items: pl.DataFrame) -> pl.DataFrame:
+    """Add what every relation needs: value (blank = 0), present, and the rounding allowance of each printed value."""
+    return items.with_columns(
+        pl.col("instance").fill_null(""),
+        pl.col("side").fill_null(""),
+        pl.col("micros").fill_null(0).alias("value"),
+        (~pl.col("blank")).alias("present"),
+        pl.when(pl.col("blank"))
+        .then(0)
+        .otherwise(5 * pl.lit(10, dtype=pl.Int64).pow(5 - pl.col("decimals").cast(pl.Int64)))
+        .cast(pl.Int64)
+        .alias("tol"),
+        pl.col("column_key").str.contains("|", literal=True).alias("merged"),
+    )
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=COMPARISON_COLUMNS)
+
+
+def is_total_row() -> pl.Expr:
+    return pl.col("label_norm").is_in(TOTAL_LABELS) & pl.col("code").is_null() & pl.col("row_key").is_null()
+
+
+def row_mask(ref: str) -> pl.Expr:
+    """Rows a reference names: `total`, `classes`, `items`, a classification code, or a fixed-row key."""
+    if ref == "total":
+        return is_total_row()
+    if ref == "classes":
+        return (pl.col("level") == "类") & (pl.col("code_scheme") == "function")
+    if ref == "items":
+        return ~is_total_row()
+    if ref.isdigit():
+        return pl.col("code") == ref
+    return pl.col("row_key") == ref
+
+
+def _finish(frame: pl.DataFrame, check_id: str) -> pl.DataFrame:
+    frame = frame.with_columns(
+        pl.lit(check_id).alias("check_id"),
+        (pl.col("actual") - pl.col("expected")).alias("difference"),
+    )
+    for name, dtype in COMPARISON_COLUMNS.items():
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select([pl.col(n).cast(t) for n, t in COMPARISON_COLUMNS.items()])
+
+
+def _table(items: pl.DataFrame, table: str, side: str | None) -> pl.DataFrame:
+    out = items.filter((pl.col("table_id") == table) & ~pl.col("merged"))
+    return out.filter(pl.col("side") == side) if side else out
+
+
+def _signed(parts: tuple[str, ...]) -> list[tuple[str, int]]:
+    return [(p[1:], -1) if p.startswith("-") else (p, 1) for p in parts]
+
+
+def columns_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    """In every row: total column = Σ ± part columns. Rows whose columns were merged in the source are skipped."""
+    parts = _signed(rule.parts)  # type: ignore[arg-type]
+    wanted = [rule.total, *(p for p, _ in parts)]
+    touches = pl.col("column_key").str.split("|").list.set_intersection(pl.lit(wanted)).list.len() > 0
+    t = items.filter((pl.col("table_id") == rule.table) & touches)
+    if rule.side:
+        t = t.filter(pl.col("side") == rule.side)
+    if t.is_empty():
+        return _empty()
+    # where the source merged any of these columns, no row of that table can be checked against them
+    merged_docs = (
+        unplaced_columns(items, rule.table)
+        .filter(pl.col("column_key").is_in(wanted))
+        .select("sha256", "instance")
+        .unique()
+    )
+    sign = pl.lit(0)
+    for name, s in parts:
+        sign = pl.when(pl.col("column_key") == name).then(s).otherwise(sign)
+    is_total = pl.col("column_key") == rule.total
+    grouped = (
+        t.filter(~pl.col("merged"))
+        .with_columns(sign.alias("sign"))
+        .group_by(["sha256", "instance", "row_order"])
+        .agg(
+            pl.col("value").filter(is_total).sum().alias("actual"),
+            (pl.col("value") * pl.col("sign")).filter(~is_total).sum().alias("expected"),
+            pl.col("tol").sum().alias("tolerance"),
+            pl.col("present").sum().cast(pl.Int32).alias("n_values"),
+            (~pl.col("present").filter(is_total).any()).alias("actual_blank"),
+            pl.col("label").first().alias("row_label"),
+            pl.col("code").first(),
+            pl.col("side").first(),
+            pl.col("line").first(),
+            pl.col("decimals").max(),
+        )
+        .join(merged_docs, on=["sha256", "instance"], how="anti")
+        .filter(pl.col("n_values") > 0)
+        .with_columns(
+            pl.lit(rule.table).alias("table_id"),
+            pl.lit(rule.total).alias("column"),
+            pl.lit(" + ".join(f"{'-' if s < 0 else ''}{p}" for p, s in parts)).alias("other"),
+        )
+    )
+    return _finish(grouped, rule.id)
+
+
+def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    """In every listed column: total row = Σ ± part rows (keys, codes, `classes` or `items`)."""
+    t = _table(items, rule.table, rule.side)  # type: ignore[arg-type]
+    if rule.columns:
+        t = t.filter(pl.col("column_key").is_in(rule.columns))
+    if t.is_empty():
+        return _empty()
+    if isinstance(rule.parts, str):
+        part_mask, sign, label = row_mask(rule.parts), pl.lit(1), rule.parts
+    else:
+        parts = _signed(rule.parts)  # type: ignore[arg-type]
+        part_mask = pl.any_horizontal([row_mask(p) for p, _ in parts])
+        sign = pl.lit(1)
+        for p, s in parts:
+            sign = pl.when(row_mask(p)).then(s).otherwise(sign)
+        label = " + ".join(f"{'-' if s < 0 else ''}{p}" for p, s in parts)
+    keys = ["sha256", "instance", "column_key"]
+    total = t.filter(row_mask(rule.total)).select(  # type: ignore[arg-type]
+        *keys,
+        pl.col("value").alias("actual"),
+        pl.col("tol").alias("t_tol"),
+        pl.col("present").cast(pl.Int32).alias("t_n"),
+        (~pl.col("present")).alias("actual_blank"),
+        pl.col("label").alias("row_label"),
+        "code",
+        "side",
+        "line",
+        pl.col("decimals").alias("t_dec"),
+    )
+    summed = (
+        t.filter(part_mask & ~row_mask(rule.total))  # type: ignore[arg-type]
+        .with_columns(sign.alias("sign"))
+        .group_by(keys)
+        .agg(
+            (pl.col("value") * pl.col("sign")).sum().alias("expected"),
+            pl.col("tol").sum().alias("p_tol"),
+            pl.col("present").sum().cast(pl.Int32).alias("p_n"),
+            pl.col("decimals").max().alias("p_dec"),
+        )
+    )
+    joined = (
+        total.join(summed, on=keys, how="inner")
+        .join(unplaced_columns(items, rule.table), on=["sha256", "instance", "column_key"], how="anti")
+        .with_columns(
+            (pl.col("t_tol") + pl.col("p_tol")).alias("tolerance"),
+            (pl.col("t_n") + pl.col("p_n")).alias("n_values"),
+            pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
+            pl.lit(rule.table).alias("table_id"),
+            pl.col("column_key").alias("column"),
+            pl.lit(label).alias("other"),
+        )
+        .filter(pl.col("n_values") > 0)
+    )
+    return _finish(joined, rule.id)
+
+
+def unplaced_columns(items: pl.DataFrame, table: str) -> pl.DataFrame:
+    """(document, instance, column) whose cells are partly unplaced: sums down such a column cannot be trusted."""
+    return (
+        items.filter((pl.col("table_id") == table) & pl.col("merged"))
+        .select("sha256", "instance", pl.col("column_key").str.split("|").alias("column_key"))
+        .explode("column_key")
+        .unique()
+    )
+
+
+def _parent_exprs() -> tuple[pl.Expr, pl.Expr]:
+    code, level, scheme = pl.col("code"), pl.col("level"), pl.col("code_scheme")
+    parent = (
+        pl.when(level == "项")
+        .then(code.str.slice(0, 5))
+        .when(level == "款")
+        .then(code.str.slice(0, 3))
+        .when((scheme == "unit") & (code.str.len_chars() > 3))
+        .then(code.str.slice(0, code.str.len_chars() - 3))
+        .otherwise(pl.lit("__total__"))
+    )
+    parent_level = (
+        pl.when(level == "项")
+        .then(pl.lit("款"))
+        .when(level == "款")
+        .then(pl.lit("类"))
+        .when((scheme == "unit") & (code.str.len_chars() > 3))
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.lit("__total__"))
+    )
+    return parent, parent_level
+
+
+def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    """类 = Σ 款, 款 = Σ 项 and 合计 = Σ top-level rows, for every amount column; only where children are printed."""
+    t = _table(items, rule.table, None)  # type: ignore[arg-type]
+    coded = t.filter(pl.col("code").is_not_null() & pl.col("code_scheme").is_in(["function", "economic", "unit"]))
+    if coded.is_empty():
+        return _empty()
+    parent, parent_level = _parent_exprs()
+    keys = ["sha256", "instance", "column_key", "parent", "parent_level"]
+    children = (
+        coded.with_columns(parent.alias("parent"), parent_level.alias("parent_level"))
+        .group_by(keys)
+        .agg(
+            pl.col("value").sum().alias("expected"),
+            pl.col("tol").sum().alias("p_tol"),
+            pl.col("present").sum().cast(pl.Int32).alias("p_n"),
+            pl.col("decimals").max().alias("p_dec"),
+            pl.col("code").str.join(" + ").alias("other"),
+        )
+    )
+    parents = pl.concat(
+        [
+            coded.select(
+                "sha256",
+                "instance",
+                "column_key",
+                pl.col("code").alias("parent"),
+                pl.when(pl.col("code_scheme") == "unit")
+                .then(pl.lit(None, dtype=pl.String))
+                .otherwise(pl.col("level"))
+                .alias("parent_level"),
+                pl.col("value").alias("actual"),
+                pl.col("tol").alias("t_tol"),
+                pl.col("present").cast(pl.Int32).alias("t_n"),
+                (~pl.col("present")).alias("actual_blank"),
+                pl.col("label").alias("row_label"),
+                "code",
+                "line",
+                pl.col("decimals").alias("t_dec"),
+            ),
+            t.filter(is_total_row()).select(
+                "sha256",
+                "instance",
+                "column_key",
+                pl.lit("__total__").alias("parent"),
+                pl.lit("__total__").alias("parent_level"),
+                pl.col("value").alias("actual"),
+                pl.col("tol").alias("t_tol"),
+                pl.col("present").cast(pl.Int32).alias("t_n"),
+                (~pl.col("present")).alias("actual_blank"),
+                pl.col("label").alias("row_label"),
+                "code",
+                "line",
+                pl.col("decimals").alias("t_dec"),
+            ),
+        ]
+    )
+    joined = (
+        parents.join(children, on=keys, how="inner", nulls_equal=True)
+        .join(unplaced_columns(items, rule.table), on=["sha256", "instance", "column_key"], how="anti")
+        .with_columns(
+            (pl.col("t_tol") + pl.col("p_tol")).alias("tolerance"),
+            (pl.col("t_n") + pl.col("p_n")).alias("n_values"),
+            pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
+            pl.lit(rule.table).alias("table_id"),
+            pl.col("column_key").alias("column"),
+        )
+        .filter(pl.col("n_values") > 0)
+    )
+    return _finish(joined, rule.id)
+
+
+def _cell_values(items: pl.DataFrame, tables: pl.DataFrame, ref: CellRef) -> pl.DataFrame:
+    """Per document: the value of one referenced cell (0 when its table is declared empty), or nothing."""
+    t = _table(items, ref.table, ref.side).filter(row_mask(ref.row) & (pl.col("column_key") == ref.column))
+    found = t.group_by("sha256").agg(
+        pl.col("value").sum(),
+        pl.col("tol").sum(),
+        pl.col("present").sum().cast(pl.Int32).alias("n"),
+        pl.col("decimals").max(),
+        pl.col("label").first(),
+        pl.col("line").first(),
+        pl.col("code").first(),
+    )
+    empty = (
+        tables.filter((pl.col("table_id") == ref.table) & (pl.col("status") == "declared_empty"))
+        .select("sha256")
+        .unique()
+        .join(found, on="sha256", how="anti")
+        .with_columns(
+            pl.lit(0, dtype=pl.Int64).alias("value"),
+            pl.lit(0, dtype=pl.Int64).alias("tol"),
+            pl.lit(0, dtype=pl.Int32).alias("n"),
+            pl.lit(2, dtype=pl.Int8).alias("decimals"),
+            pl.lit("(declared empty)").alias("label"),
+            pl.lit(None, dtype=pl.Int32).alias("line"),
+            pl.lit(None, dtype=pl.String).alias("code"),
+        )
+    )
+    return pl.concat([found, empty.select(found.columns)], how="vertical_relaxed")
+
+
+def _describe(ref: CellRef) -> str:
+    side = f" {ref.side}" if ref.side else ""
+    return f"{ref.table}{side} {ref.row}/{ref.column}"
+
+
+def _sum_refs(items, tables, refs: tuple[CellRef, ...], prefix: str) -> pl.DataFrame | None:
+    acc = None
+    for k, ref in enumerate(refs):
+        cell = _cell_values(items, tables, ref).rename(
+            {c: f"{prefix}{c}_{k}" for c in ("value", "tol", "n", "decimals", "label", "line", "code")}
+        )
+        acc = cell if acc is None else acc.join(cell, on="sha256", how="inner")
+    if acc is None or acc.is_empty():
+        return None
+    n = len(refs)
+    return acc.select(
+        "sha256",
+        pl.sum_horizontal([f"{prefix}value_{k}" for k in range(n)]).alias(f"{prefix}value"),
+        pl.sum_horizontal([f"{prefix}tol_{k}" for k in range(n)]).alias(f"{prefix}tol"),
+        pl.sum_horizontal([f"{prefix}n_{k}" for k in range(n)]).cast(pl.Int32).alias(f"{prefix}n"),
+        pl.max_horizontal([f"{prefix}decimals_{k}" for k in range(n)]).alias(f"{prefix}decimals"),
+        pl.col(f"{prefix}label_0").alias(f"{prefix}label"),
+        pl.col(f"{prefix}line_0").alias(f"{prefix}line"),
+        pl.col(f"{prefix}code_0").alias(f"{prefix}code"),
+    )
+
+
+def equal(items: pl.DataFrame, tables: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+    """Σ left cells = Σ right cells, per document, where every referenced table is there."""
+    left, right = rule.left, rule.right
+    assert isinstance(left, tuple) and isinstance(right, tuple)
+    lhs = _sum_refs(items, tables, left, "l_")
+    rhs = _sum_refs(items, tables, right, "r_")
+    if lhs is None or rhs is None:
+        return _empty()
+    joined = (
+        lhs.join(rhs, on="sha256", how="inner")
+        .with_columns(
+            pl.col("l_value").alias("actual"),
+            pl.col("r_value").alias("expected"),
+            (pl.col("l_n") == 0).alias("actual_blank"),
+            (pl.col("l_tol") + pl.col("r_tol")).alias("tolerance"),
+            (pl.col("l_n") + pl.col("r_n")).alias("n_values"),
+            pl.max_horizontal("l_decimals", "r_decimals").alias("decimals"),
+            pl.lit(left[0].table).alias("table_id"),
+            pl.lit(left[0].side).alias("side"),
+            pl.col("l_label").alias("row_label"),
+            pl.col("l_code").alias("code"),
+            pl.lit(left[0].column).alias("column"),
+            pl.col("l_line").alias("line"),
+            pl.lit(" + ".join(_describe(r) for r in right)).alias("other"),
+        )
+        .filter(pl.col("n_values") > 0)
+    )
+    return _finish(joined, rule.id)
+
+
+def _class_rows(items: pl.DataFrame, ref: RowsRef, prefix: str) -> pl.DataFrame:
+    t = _table(items, ref.table, ref.side).filter(row_mask("classes") & (pl.col("column_key") == ref.column))
+    return t.select(
+        "sha256",
+        "code",
+        pl.col("value").alias(f"{prefix}value"),
+        pl.col("tol").alias(f"{prefix}tol"),
+        pl.col("present").cast(pl.Int32).alias(f"{prefix}n"),
+        pl.col("decimals").alias(f"{prefix}decimals"),
+        pl.col("label").alias(f"{prefix}label"),
+        pl.col("line").alias(f"{prefix}line"),
+    )
+
+
+def cross_rows(
+    items: pl.DataFrame, tables: pl.DataFrame, rule: Rule, documents: pl.Series | None = None
+) -> pl.DataFrame:
+    """Each function class agrees between two tables; a class printed in one and absent from the other counts as 0."""
+    left, right = rule.left, rule.right
+    assert isinstance(left, RowsRef) and isinstance(right, RowsRef)
+    present = (
+        tables.filter(
+            pl.col("table_id").is_in([left.table, right.table]) & pl.col("status").is_in(["parsed", "declared_empty"])
+        )
+        .group_by("sha256")
+        .agg(pl.col("table_id").n_unique().alias("k"))
+        .filter(pl.col("k") == len({left.table, right.table}))
+        .select("sha256")
+    )
+    if documents is not None:
+        present = present.filter(pl.col("sha256").is_in(documents.implode()))
+    lhs = _class_rows(items, left, "l_").join(present, on="sha256", how="semi")
+    rhs = _class_rows(items, right, "r_").join(present, on="sha256", how="semi")
+    joined = (
+        lhs.join(rhs, on=["sha256", "code"], how="full", coalesce=True)
+        .with_columns(
+            pl.col("l_value").fill_null(0).alias("actual"),
+            (pl.col("l_n").fill_null(0) == 0).alias("actual_blank"),
+            pl.col("r_value").fill_null(0).alias("expected"),
+            (pl.col("l_tol").fill_null(0) + pl.col("r_tol").fill_null(0)).alias("tolerance"),
+            (pl.col("l_n").fill_null(0) + pl.col("r_n").fill_null(0)).cast(pl.Int32).alias("n_values"),
+            pl.max_horizontal(pl.col("l_decimals").fill_null(2), pl.col("r_decimals").fill_null(2)).alias("decimals"),
+            pl.lit(left.table).alias("table_id"),
+            pl.lit(left.side).alias("side"),
+            pl.coalesce("l_label", "r_label").alias("row_label"),
+            pl.lit(left.column).alias("column"),
+            pl.col("l_line").alias("line"),
+            pl.format(
+                "{} {}/{} line {}",
+                pl.lit(right.table),
+                pl.col("code"),
+                pl.lit(right.column),
+                pl.col("r_line").cast(pl.String).fill_null("-"),
+            ).alias("other"),
+        )
+        .filter(pl.col("n_values") > 0)
+    )
+    return _finish(joined, rule.id)

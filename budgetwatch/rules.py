@@ -1,0 +1,116 @@
+"""The rules file (data/rules.yaml) as typed objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import yaml
+
+IDENTITY_RELATIONS = ("columns_sum", "rows_sum", "hierarchy", "equal", "cross_rows")
+DOCUMENT_RELATIONS = (
+    "completeness",
+    "unreadable_table",
+    "empty_without_statement",
+    "department_header",
+    "header_label",
+    "precision",
+    "fiscal_year",
+    "template_text",
+    "city_wording",
+    "unit_words",
+    "unknown_code",
+    "code_name",
+    "code_parent",
+)
+RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS
+
+
+@dataclass(frozen=True, slots=True)
+class CellRef:
+    table: str
+    row: str
+    column: str
+    side: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowsRef:
+    table: str
+    column: str
+    side: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    relation: str
+    zh: str
+    en: str
+    table: str | None = None
+    side: str | None = None
+    total: str | None = None
+    parts: tuple[str, ...] | str | None = None
+    columns: tuple[str, ...] | None = None
+    left: tuple[CellRef, ...] | RowsRef | None = None
+    right: tuple[CellRef, ...] | RowsRef | None = None
+    category: str = "arithmetic"
+    severity: str | None = None  # fixed severity of document rules; identities are graded by their difference
+    condition: str | None = None
+    tables: tuple[str, ...] = field(default=())
+
+
+def _cells(raw) -> tuple[CellRef, ...] | RowsRef:
+    if isinstance(raw, dict):
+        return RowsRef(table=raw["table"], column=raw["column"], side=raw.get("side"))
+    return tuple(CellRef(table=c["table"], row=str(c["row"]), column=c["column"], side=c.get("side")) for c in raw)
+
+
+def _rule(raw: dict) -> Rule:
+    if raw["relation"] not in RELATIONS:
+        raise ValueError(f"rule {raw['id']}: unknown relation {raw['relation']}")
+    parts = raw.get("parts")
+    left = _cells(raw["left"]) if "left" in raw else None
+    right = _cells(raw["right"]) if "right" in raw else None
+    tables = {raw["table"]} if raw.get("table") else set()
+    for ref in (left, right):
+        if isinstance(ref, RowsRef):
+            tables.add(ref.table)
+        elif ref:
+            tables.update(c.table for c in ref)
+    return Rule(
+        id=raw["id"],
+        relation=raw["relation"],
+        zh=raw["zh"],
+        en=raw["en"],
+        table=raw.get("table"),
+        side=raw.get("side"),
+        total=str(raw["total"]) if raw.get("total") is not None else None,
+        parts=parts if isinstance(parts, str) or parts is None else tuple(str(p) for p in parts),
+        columns=tuple(raw["columns"]) if raw.get("columns") else None,
+        left=left,
+        right=right,
+        category=raw.get("category", "arithmetic"),
+        severity=raw.get("severity"),
+        condition=raw.get("condition"),
+        tables=tuple(sorted(tables)),
+    )
+
+
+def identity_rules() -> tuple[Rule, ...]:
+    return tuple(r for r in rules() if r.relation in IDENTITY_RELATIONS)
+
+
+def document_rules() -> tuple[Rule, ...]:
+    return tuple(r for r in rules() if r.relation in DOCUMENT_RELATIONS)
+
+
+@cache
+def rules() -> tuple[Rule, ...]:
+    text = resources.files("budgetwatch").joinpath("data/rules.yaml").read_text(encoding="utf-8")
+    loaded = tuple(_rule(r) for r in yaml.safe_load(text)["rules"])
+    ids = [r.id for r in loaded]
+    if len(ids) != len(set(ids)):
+        raise ValueError("duplicate rule ids in rules.yaml")
+    return loaded

@@ -1,0 +1,160 @@
+"""Validation: the rules compiled into comparisons, checked through pandera, graded, and turned into findings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+import polars as pl
+
+from budgetwatch import relations
+from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
+from budgetwatch.rules import CellRef, RowsRef, Rule, identity_rules, rules
+from schemas.identities import failing
+
+_FINAL_01 = {"table_id": "final.01"}
+
+
+def _rows_total(items: pl.DataFrame, table: str, side: str, keys: list[str]) -> pl.DataFrame:
+    return (
+        items.filter((pl.col("table_id") == table) & (pl.col("side") == side) & pl.col("row_key").is_in(keys))
+        .group_by("sha256")
+        .agg(pl.col("value").abs().sum().alias("s"))
+    )
+
+
+def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
+    """Documents for which a conditional rule applies (judged from 公开01)."""
+    has_01 = items.filter(pl.col("table_id") == "final.01").select("sha256").unique()
+    carry = pl.concat(
+        [
+            _rows_total(items, "final.01", "income", ["use_of_balance", "carryover_begin"]),
+            _rows_total(items, "final.01", "expenditure", ["balance_distribution", "carryover_end"]),
+        ]
+    )
+    other = _rows_total(
+        items,
+        "final.01",
+        "income",
+        ["higher_subsidy", "business_income", "operating_income", "affiliated_remittance", "other_income"],
+    )
+    funds = _rows_total(items, "final.01", "income", ["government_fund", "state_capital"])
+
+    def zero(frame: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+        nonzero = frame.group_by("sha256").agg(pl.col("s").sum()).filter(pl.col("s") != 0)
+        return base.join(nonzero, on="sha256", how="anti")
+
+    no_carry = zero(carry, has_01)
+    all_fiscal = zero(other, no_carry)
+    all_general = zero(funds, all_fiscal)
+    return {
+        "no_carryover": no_carry.get_column("sha256"),
+        "all_fiscal": all_fiscal.get_column("sha256"),
+        "all_general_budget": all_general.get_column("sha256"),
+    }
+
+
+def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
+    """Every place where a rule can be evaluated, for all documents at once."""
+    prepared = relations.prepare(items)
+    conds = conditions(prepared)
+    frames = []
+    for rule in identity_rules():
+        if rule.relation == "columns_sum":
+            frame = relations.columns_sum(prepared, rule)
+        elif rule.relation == "rows_sum":
+            frame = relations.rows_sum(prepared, rule)
+        elif rule.relation == "hierarchy":
+            frame = relations.hierarchy(prepared, rule)
+        elif rule.relation == "equal":
+            frame = relations.equal(prepared, tables, rule)
+        else:
+            frame = relations.cross_rows(prepared, tables, rule, conds.get(rule.condition) if rule.condition else None)
+        if rule.condition and rule.relation != "cross_rows":
+            frame = frame.filter(pl.col("sha256").is_in(conds[rule.condition].implode()))
+        frames.append(frame)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=relations.COMPARISON_COLUMNS)
+
+
+def grade(failed: pl.DataFrame) -> pl.DataFrame:
+    """rounding (warning) when rounding each printed value involved can explain the difference, else error."""
+    rounding = pl.col("difference").abs() <= pl.col("tolerance")
+    blank_total = pl.col("actual_blank").fill_null(False)
+    return failed.with_columns(
+        pl.when(rounding | blank_total).then(pl.lit("warning")).otherwise(pl.lit("error")).alias("severity"),
+        pl.when(blank_total)
+        .then(pl.lit("blank_total"))
+        .when(rounding)
+        .then(pl.lit("rounding"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("grade"),
+    )
+
+
+def _locations(rule: Rule, row: dict) -> list[Location]:
+    first = Location(
+        table_id=row["table_id"], row_label=row["row_label"], code=row["code"], column=row["column"], line=row["line"]
+    )
+    out = [first]
+    if isinstance(rule.right, tuple):
+        out.extend(Location(table_id=r.table, row_label=r.row, column=r.column) for r in rule.right)
+    elif isinstance(rule.right, RowsRef):
+        out.append(Location(table_id=rule.right.table, code=row["code"], column=rule.right.column))
+    return out
+
+
+def _where(row: dict) -> str:
+    parts = [row["table_id"]]
+    if row.get("instance"):
+        parts.append(row["instance"])
+    if row.get("side"):
+        parts.append(row["side"])
+    label = row.get("row_label") or ""
+    code = row.get("code") or ""
+    parts.append(f"{code} {label}".strip() or "-")
+    parts.append(row["column"] or "")
+    return " ".join(p for p in parts if p)
+
+
+def comparison_findings(graded: pl.DataFrame) -> dict[str, list[Finding]]:
+    by_id = {r.id: r for r in rules()}
+    out: dict[str, list[Finding]] = defaultdict(list)
+    for row in graded.iter_rows(named=True):
+        rule = by_id[row["check_id"]]
+        decimals = int(row["decimals"] or 2)
+        actual = format_micros(row["actual"], decimals)
+        expected = format_micros(row["expected"], decimals)
+        difference = format_micros(row["difference"], decimals)
+        category = row["grade"] or rule.category
+        message = (
+            f"{rule.zh}：{_where(row)} 为 {actual}，应为 {expected}（{row['other']}），差 {difference}"
+            f" | {rule.en}: {actual} printed, {expected} expected, difference {difference}"
+        )
+        out[row["sha256"]].append(
+            Finding(
+                check_id=rule.id,
+                severity=Severity(row["severity"]),
+                category=category,
+                message=message,
+                expected=expected,
+                actual=actual,
+                difference=difference,
+                locations=_locations(rule, row),
+            )
+        )
+    return out
+
+
+def frames(extractions: Iterable[Extraction]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    extractions = list(extractions)
+    items = pl.concat([items_frame(e) for e in extractions]) if extractions else None
+    tables = pl.concat([tables_frame(e) for e in extractions]) if extractions else None
+    return items, tables
+
+
+def identity_findings(items: pl.DataFrame, tables: pl.DataFrame) -> dict[str, list[Finding]]:
+    """Findings of every arithmetic and cross-table rule, for all documents in the frames."""
+    return comparison_findings(grade(failing(comparisons(items, tables))))
+
+
+__all__ = ["CellRef", "comparisons", "frames", "grade", "identity_findings"]
