@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from budgetwatch import catalogue
-from budgetwatch.checking import check_paths, extract_all, validate_extractions
+from budgetwatch.checking import CheckRun, check_paths, extract_all, validate_extractions
 from budgetwatch.outputs import run_json, run_text, write_extractions, write_findings
 from budgetwatch.rules import rules
 
@@ -46,8 +46,6 @@ def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     extractions, failures = extract_all(bundled_samples())
     written = write_extractions(extractions, out / "tables")
-    from budgetwatch.checking import CheckRun
-
     run = CheckRun(reports=validate_extractions(extractions), unreadable=failures)
     report = write_findings(run, out)
     print(run_text(run))

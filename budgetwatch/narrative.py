@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from budgetwatch.amounts import parse_amount
+from budgetwatch.labels import squeeze, strip_numbering
 from budgetwatch.model import NarrativeFact
 
 _HEADING = re.compile(
@@ -15,11 +16,11 @@ _HEADING = re.compile(
 _SENTENCE_END = "。；;！!？?"
 _NUMBER = re.compile(
     r"(?<![\d.])(?P<num>\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*"
-    r"(?P<unit>万元|元|%|％|个百分点|万人次|人次|个|人|辆|家|项|次|套|台|平方米|平米|户|件|条)?"
+    r"(?P<unit>亿元|万元|元|%|％|个百分点|万人次|万人|人次|个|人|辆|家|项|次|套|台|平方米|平米|户|件|条)?"
 )
 _CHANGE_UP = ("增加", "增长", "上升", "提高", "增幅")
 _CHANGE_DOWN = ("减少", "下降", "降低", "压减", "降幅")
-_SUBJECT_TRIM = re.compile(r"(?:合计|共计|总计)?(?:均为|分别为|为|是|达到|达|共|计|约|近|合计)$")
+_SUBJECT_TRIM = re.compile(r"(?:均为|分别为|为|是|达到|达|共|约|近|各)$")
 
 
 @dataclass(slots=True)
@@ -62,7 +63,7 @@ def sentences(lines: Iterable[tuple[int, str]]) -> list[Sentence]:
 
 
 def _kind(before: str, unit: str) -> str:
-    window = before[-14:]
+    window = squeeze(before)[-14:]
     if unit in ("%", "％", "个百分点"):
         if "占" in window or "比重" in window or "占比" in window:
             return "share"
@@ -73,11 +74,13 @@ def _kind(before: str, unit: str) -> str:
         if any(w in window for w in _CHANGE_DOWN):
             return "decrease_rate"
         return "rate"
-    if unit in ("万元", "元", ""):
+    if unit in ("亿元", "万元", "元", ""):
         if any(w in window[-6:] for w in _CHANGE_UP):
             return "increase"
         if any(w in window[-6:] for w in _CHANGE_DOWN):
             return "decrease"
+        if re.search(r"(?:总预算|总计|合计|总额|共计)(?:均为|为|是)?$", window):
+            return "total"
         if re.search(r"(?:年初|全年)?预算(?:数|金额)?(?:为|是)?$", window) or "年初预算" in window[-8:]:
             return "budget"
         if re.search(r"(?:决算|执行数|支出决算)(?:数)?(?:为|是)?$", window):
@@ -89,8 +92,11 @@ def _kind(before: str, unit: str) -> str:
 
 
 def _subject(before: str) -> str:
-    tail = re.split(r"[，,。；;：:（(）)\s]", before)[-1]
-    return _SUBJECT_TRIM.sub("", tail)
+    """The words the number is said of: its clause up to the number, without year, numbering or a linking verb."""
+    clause = squeeze(re.split(r"[，,。；;：:]", before)[-1])
+    clause = re.sub(r"^(?:其中|包括|主要包括|分别是)", "", clause)
+    clause = re.sub(r"^\d{4}年度?", "", strip_numbering(clause))
+    return _SUBJECT_TRIM.sub("", clause)
 
 
 def facts(lines: Iterable[tuple[int, str]]) -> list[NarrativeFact]:

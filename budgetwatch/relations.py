@@ -31,7 +31,29 @@ COMPARISON_COLUMNS: dict[str, pl.DataType] = {
     "decimals": pl.Int8(),
     "other": pl.String(),  # where the expected value comes from, readable
     "actual_blank": pl.Boolean(),  # the checked cell itself is blank (a total left unprinted)
+    "cells": pl.List(  # every printed cell the comparison involves, the checked cell first
+        pl.Struct(
+            {
+                "table_id": pl.String(),
+                "row_label": pl.String(),
+                "code": pl.String(),
+                "column": pl.String(),
+                "line": pl.Int32(),
+            }
+        )
+    ),
 }
+
+
+def cell() -> pl.Expr:
+    """A cell's location, as carried into findings."""
+    return pl.struct(
+        pl.col("table_id"),
+        pl.col("label").alias("row_label"),
+        pl.col("code"),
+        pl.col("column_key").alias("column"),
+        pl.col("line"),
+    )
 
 
 def prepare(items: pl.DataFrame) -> pl.DataFrame:
@@ -41,7 +63,8 @@ def prepare(items: pl.DataFrame) -> pl.DataFrame:
         pl.col("side").fill_null(""),
         pl.col("micros").fill_null(0).alias("value"),
         (~pl.col("blank")).alias("present"),
-        pl.when(pl.col("blank"))
+        # a printed zero is taken as exact: only non-zero printed values carry a rounding allowance
+        pl.when(pl.col("blank") | (pl.col("micros") == 0))
         .then(0)
         .otherwise(5 * pl.lit(10, dtype=pl.Int64).pow(5 - pl.col("decimals").cast(pl.Int64)))
         .cast(pl.Int64)
@@ -115,6 +138,7 @@ def columns_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     grouped = (
         t.filter(~pl.col("merged"))
         .with_columns(sign.alias("sign"))
+        .sort(pl.col("column_key") != rule.total)  # the total's cell first in `cells`
         .group_by(["sha256", "instance", "row_order"])
         .agg(
             pl.col("value").filter(is_total).sum().alias("actual"),
@@ -122,6 +146,7 @@ def columns_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.col("tol").sum().alias("tolerance"),
             pl.col("present").sum().cast(pl.Int32).alias("n_values"),
             (~pl.col("present").filter(is_total).any()).alias("actual_blank"),
+            cell().filter(is_total | pl.col("present")).alias("cells"),
             pl.col("label").first().alias("row_label"),
             pl.col("code").first(),
             pl.col("side").first(),
@@ -162,6 +187,7 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
         pl.col("tol").alias("t_tol"),
         pl.col("present").cast(pl.Int32).alias("t_n"),
         (~pl.col("present")).alias("actual_blank"),
+        cell().alias("t_cell"),
         pl.col("label").alias("row_label"),
         "code",
         "side",
@@ -177,6 +203,7 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.col("tol").sum().alias("p_tol"),
             pl.col("present").sum().cast(pl.Int32).alias("p_n"),
             pl.col("decimals").max().alias("p_dec"),
+            cell().filter(pl.col("present")).alias("p_cells"),
         )
     )
     joined = (
@@ -189,6 +216,7 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.lit(rule.table).alias("table_id"),
             pl.col("column_key").alias("column"),
             pl.lit(label).alias("other"),
+            pl.concat_list(pl.col("t_cell"), pl.col("p_cells")).alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )
@@ -245,6 +273,7 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.col("present").sum().cast(pl.Int32).alias("p_n"),
             pl.col("decimals").max().alias("p_dec"),
             pl.col("code").str.join(" + ").alias("other"),
+            cell().filter(pl.col("present")).alias("p_cells"),
         )
     )
     parents = pl.concat(
@@ -262,6 +291,7 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
                 pl.col("tol").alias("t_tol"),
                 pl.col("present").cast(pl.Int32).alias("t_n"),
                 (~pl.col("present")).alias("actual_blank"),
+                cell().alias("t_cell"),
                 pl.col("label").alias("row_label"),
                 "code",
                 "line",
@@ -277,6 +307,7 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
                 pl.col("tol").alias("t_tol"),
                 pl.col("present").cast(pl.Int32).alias("t_n"),
                 (~pl.col("present")).alias("actual_blank"),
+                cell().alias("t_cell"),
                 pl.col("label").alias("row_label"),
                 "code",
                 "line",
@@ -293,6 +324,7 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
             pl.lit(rule.table).alias("table_id"),
             pl.col("column_key").alias("column"),
+            pl.concat_list(pl.col("t_cell"), pl.col("p_cells")).alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )
@@ -310,6 +342,7 @@ def _cell_values(items: pl.DataFrame, tables: pl.DataFrame, ref: CellRef) -> pl.
         pl.col("label").first(),
         pl.col("line").first(),
         pl.col("code").first(),
+        cell().filter(pl.col("present")).alias("cells"),
     )
     empty = (
         tables.filter((pl.col("table_id") == ref.table) & (pl.col("status") == "declared_empty"))
@@ -324,6 +357,7 @@ def _cell_values(items: pl.DataFrame, tables: pl.DataFrame, ref: CellRef) -> pl.
             pl.lit("(declared empty)").alias("label"),
             pl.lit(None, dtype=pl.Int32).alias("line"),
             pl.lit(None, dtype=pl.String).alias("code"),
+            pl.lit([], dtype=COMPARISON_COLUMNS["cells"]).alias("cells"),
         )
     )
     return pl.concat([found, empty.select(found.columns)], how="vertical_relaxed")
@@ -338,7 +372,7 @@ def _sum_refs(items, tables, refs: tuple[CellRef, ...], prefix: str) -> pl.DataF
     acc = None
     for k, ref in enumerate(refs):
         cell = _cell_values(items, tables, ref).rename(
-            {c: f"{prefix}{c}_{k}" for c in ("value", "tol", "n", "decimals", "label", "line", "code")}
+            {c: f"{prefix}{c}_{k}" for c in ("value", "tol", "n", "decimals", "label", "line", "code", "cells")}
         )
         acc = cell if acc is None else acc.join(cell, on="sha256", how="inner")
     if acc is None or acc.is_empty():
@@ -353,6 +387,7 @@ def _sum_refs(items, tables, refs: tuple[CellRef, ...], prefix: str) -> pl.DataF
         pl.col(f"{prefix}label_0").alias(f"{prefix}label"),
         pl.col(f"{prefix}line_0").alias(f"{prefix}line"),
         pl.col(f"{prefix}code_0").alias(f"{prefix}code"),
+        pl.concat_list([f"{prefix}cells_{k}" for k in range(n)]).alias(f"{prefix}cells"),
     )
 
 
@@ -380,6 +415,7 @@ def equal(items: pl.DataFrame, tables: pl.DataFrame, rule: Rule) -> pl.DataFrame
             pl.lit(left[0].column).alias("column"),
             pl.col("l_line").alias("line"),
             pl.lit(" + ".join(_describe(r) for r in right)).alias("other"),
+            pl.concat_list("l_cells", "r_cells").alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )
@@ -397,6 +433,7 @@ def _class_rows(items: pl.DataFrame, ref: RowsRef, prefix: str) -> pl.DataFrame:
         pl.col("decimals").alias(f"{prefix}decimals"),
         pl.col("label").alias(f"{prefix}label"),
         pl.col("line").alias(f"{prefix}line"),
+        cell().alias(f"{prefix}cell"),
     )
 
 
@@ -440,6 +477,7 @@ def cross_rows(
                 pl.lit(right.column),
                 pl.col("r_line").cast(pl.String).fill_null("-"),
             ).alias("other"),
+            pl.concat_list("l_cell", "r_cell").list.drop_nulls().alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )

@@ -9,7 +9,7 @@ import polars as pl
 
 from budgetwatch import relations
 from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
-from budgetwatch.rules import CellRef, RowsRef, Rule, identity_rules, rules
+from budgetwatch.rules import CellRef, identity_rules, rules
 from schemas.identities import failing
 
 _FINAL_01 = {"table_id": "final.01"}
@@ -91,15 +91,12 @@ def grade(failed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _locations(rule: Rule, row: dict) -> list[Location]:
-    first = Location(
-        table_id=row["table_id"], row_label=row["row_label"], code=row["code"], column=row["column"], line=row["line"]
-    )
-    out = [first]
-    if isinstance(rule.right, tuple):
-        out.extend(Location(table_id=r.table, row_label=r.row, column=r.column) for r in rule.right)
-    elif isinstance(rule.right, RowsRef):
-        out.append(Location(table_id=rule.right.table, code=row["code"], column=rule.right.column))
+def _locations(row: dict) -> list[Location]:
+    """The checked cell first, then every other printed cell the identity involves."""
+    cells = row.get("cells") or []
+    out = [Location(**c) for c in cells if c]
+    if not out:
+        out = [Location(table_id=row["table_id"], row_label=row["row_label"], code=row["code"], column=row["column"])]
     return out
 
 
@@ -139,7 +136,7 @@ def comparison_findings(graded: pl.DataFrame) -> dict[str, list[Finding]]:
                 expected=expected,
                 actual=actual,
                 difference=difference,
-                locations=_locations(rule, row),
+                locations=_locations(row),
             )
         )
     return out

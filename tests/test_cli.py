@@ -1,0 +1,115 @@
+"""The command-line contract: outputs, JSON shape and exit statuses, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import polars as pl
+import pytest
+
+from .conftest import ROOT, SAMPLES
+
+
+def budgetwatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "budgetwatch.cli", *args], capture_output=True, text=True, cwd=cwd, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return json.loads((ROOT / "docs" / "check-report.schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def clean_budget(tmp_path) -> Path:
+    """The hongshan budget with its one error-level defect (表9's copied header) corrected."""
+    text = (SAMPLES / "hongshan-2024-budget.txt").read_text(encoding="utf-8")
+    head, tail = text.split("国有资本经营预算支出表", 1)
+    path = tmp_path / "hongshan-corrected.txt"
+    path.write_text(
+        head + "国有资本经营预算支出表" + tail.replace("本年政府性基金预算支出", "本年国有资本经营预算支出", 1), "utf-8"
+    )
+    return path
+
+
+def test_extract_writes_parquet_and_excel_friendly_csv(tmp_path):
+    result = budgetwatch("extract", str(SAMPLES / "huangpi-2024-final.txt"), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    items = pl.read_parquet(tmp_path / "line_items.parquet")
+    assert items.schema["micros"] == pl.Int64
+    printed = items.filter(~pl.col("blank"))
+    assert printed.height == 238
+    raw = (tmp_path / "line_items.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    csv = pl.read_csv(tmp_path / "line_items.csv", encoding="utf8-lossy", infer_schema=False)
+    row = csv.filter(
+        (pl.col("table_id") == "final.05") & (pl.col("label_norm") == "合计") & (pl.col("column_key") == "subtotal")
+    )
+    assert row.get_column("amount").to_list() == ["2031.52"]
+    for name in ("documents", "tables", "narrative_facts"):
+        assert (tmp_path / f"{name}.parquet").exists() and (tmp_path / f"{name}.csv").exists()
+
+
+def test_check_json_follows_the_published_schema(schema):
+    result = budgetwatch("check", *(str(p) for p in sorted(SAMPLES.glob("*.txt"))), "--format", "json")
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, schema)
+    assert [d["kind"] for d in report["documents"]] == ["budget", "budget", "final_account"]
+    assert result.returncode == 1  # caidian's tables are missing: an error
+
+
+def test_exit_status_is_zero_without_error_level_findings(clean_budget, schema):
+    result = budgetwatch("check", str(clean_budget), "--format", "json")
+    assert result.returncode == 0, result.stdout
+    report = json.loads(result.stdout)
+    severities = {f["severity"] for f in report["documents"][0]["findings"]}
+    assert "error" not in severities and "warning" in severities
+
+
+def test_exit_status_is_one_with_an_error(clean_budget):
+    broken = clean_budget.read_text(encoding="utf-8").replace(
+        "合计 991.65 462.83 528.82", "合计 991.65 462.83 520.82", 1
+    )
+    clean_budget.write_text(broken, encoding="utf-8")
+    result = budgetwatch("check", str(clean_budget))
+    assert result.returncode == 1
+    assert "B03-1" in result.stdout and "520.82" in result.stdout
+
+
+def test_unreadable_documents_exit_two_and_the_rest_are_still_reported(tmp_path, schema):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    binary = tmp_path / "scan.pdf"
+    binary.write_bytes(b"%PDF-1.7\x00\x01\x02")
+    result = budgetwatch("check", str(empty), str(binary), str(SAMPLES / "huangpi-2024-final.txt"), "--format", "json")
+    assert result.returncode == 2
+    assert f"{empty}: empty file (0 bytes)" in result.stderr
+    assert f"{binary}: binary content" in result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, schema)
+    assert len(report["documents"]) == 1 and len(report["unreadable"]) == 2
+
+
+def test_missing_file_is_unreadable_not_a_crash(tmp_path):
+    result = budgetwatch("check", str(tmp_path / "nope.txt"))
+    assert result.returncode == 2
+    assert "nope.txt: cannot read" in result.stderr
+
+
+def test_demo_runs_on_the_bundled_samples(tmp_path):
+    result = budgetwatch("demo", "--out", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert "3 documents checked" in result.stdout
+    assert (tmp_path / "demo" / "check.json").exists()
+    assert (tmp_path / "demo" / "tables" / "line_items.parquet").exists()
+
+
+def test_catalogue_and_rules_are_listed():
+    tables = budgetwatch("tables").stdout.splitlines()
+    assert len(tables) == 21 and tables[0].startswith("final.01\t收入支出决算总表")
+    assert any(line.startswith("F01-1\trows_sum") for line in budgetwatch("rules").stdout.splitlines())

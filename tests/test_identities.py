@@ -1,0 +1,126 @@
+"""The accounting identities find what a careful auditor finds on the samples, and every real change to an amount."""
+
+from __future__ import annotations
+
+import random
+
+import polars as pl
+import pytest
+
+from budgetwatch.checking import validate_extractions
+from budgetwatch.validate import comparisons, frames, identity_findings
+
+
+def _findings(extraction):
+    (report,) = validate_extractions([extraction])
+    return report.findings
+
+
+def _has(findings, check_id, severity, category=None, *, code=None, column=None):
+    for f in findings:
+        first = f.locations[0] if f.locations else None
+        if f.check_id != check_id or str(f.severity) != severity:
+            continue
+        if category and f.category != category:
+            continue
+        if code is not None and (first is None or first.code != code):
+            continue
+        if column is not None and (first is None or first.column != column):
+            continue
+        return f
+    return None
+
+
+@pytest.mark.parametrize(
+    ("item", "check_id", "code", "column"),
+    [
+        ("HP-01 公开01 vs 公开03 class 208", "X-F01-03c", "208", "amount"),
+        ("HP-01 公开04 vs 公开05 class 208", "X-F04-05c", "208", "general_budget"),
+        ("HP-02 公开02 合计 vs Σ classes", "F02-2", None, "total_income"),
+        ("HP-02 公开03 合计 vs Σ classes", "F03-2", None, "total_expenditure"),
+        ("HP-03 公开03 210 row", "F03-1", "210", "total_expenditure"),
+        ("HP-04 公开03 21015 row", "F03-1", "21015", "total_expenditure"),
+        ("HP-05 公开03 2101502 row", "F03-1", "2101502", "total_expenditure"),
+        ("HP-06 公开03 基本支出 column", "F03-2", None, "basic"),
+        ("HP-07 公开03 项目支出 column", "F03-2", None, "project"),
+    ],
+)
+def test_huangpi_rounding_mismatches_are_rounding_warnings(huangpi, item, check_id, code, column):
+    finding = _has(_findings(huangpi), check_id, "warning", "rounding", code=code, column=column)
+    assert finding is not None, item
+    assert finding.difference in ("0.01", "-0.01")
+
+
+def test_huangpi_tables_raise_no_arithmetic_error(huangpi):
+    errors = [f for f in _findings(huangpi) if str(f.severity) == "error"]
+    assert errors == []
+
+
+def test_consistent_parts_are_checked_and_hold(huangpi):
+    items, tables = frames([huangpi])
+    c = comparisons(items, tables)
+    held = c.filter(pl.col("difference") == 0)
+    for check_id in ("F01-1", "F01-2", "F01-4", "F01-5", "F04-3", "F04-7", "X-F05-06"):
+        assert held.filter(pl.col("check_id") == check_id).height >= 1, check_id
+    # 公开06: 301 = Σ its items, 人员经费合计 = 301 + 303, 公用经费合计 = 302 + 310
+    assert held.filter(pl.col("check_id").is_in(["F06-1", "F06-2", "F06-3"])).height >= 4
+
+
+def test_hongshan_copied_header_and_three_decimal_value(hongshan):
+    findings = _findings(hongshan)
+    assert _has(findings, "L-02", "error", "label") is not None  # HS-01
+    rounding = _has(findings, "B11-1", "warning", "rounding", column="year_minus_2")  # HS-07
+    assert rounding is not None and rounding.actual == "718.740" and rounding.expected == "718.745"
+    assert _has(findings, "L-03", "warning", "label") is not None
+    identity_errors = [
+        f for f in findings if str(f.severity) == "error" and f.category in ("arithmetic", "cross_table")
+    ]
+    assert identity_errors == []
+
+
+def test_caidian_missing_tables_and_unit_words(caidian):
+    findings = _findings(caidian)
+    missing = _has(findings, "C-01", "error", "completeness")
+    assert missing is not None and len(missing.locations) == 12
+    units = [f.actual for f in findings if f.check_id == "T-03"]
+    assert "7999.76元" in units and "万元万元" in units
+
+
+def test_huangpi_template_text_and_city_wording(huangpi):
+    findings = _findings(huangpi)
+    assert len([f for f in findings if f.check_id == "T-01"]) == 3
+    assert {f.actual for f in findings if f.check_id == "T-02"} == {"指市级财政", "是指市直部门"}
+
+
+def _consistent_budget_items(hongshan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """hongshan's 表1–表10 are exactly consistent (its known defects are in 表11, 表12 and a header)."""
+    items, tables = frames([hongshan])
+    keep = [f"budget.{n:02d}" for n in range(1, 11)]
+    return items.filter(pl.col("table_id").is_in(keep)), tables.filter(pl.col("table_id").is_in(keep))
+
+
+def test_exactly_consistent_tables_produce_no_finding(hongshan):
+    items, tables = _consistent_budget_items(hongshan)
+    assert identity_findings(items, tables) == {}
+    assert comparisons(items, tables).height > 250  # they were checked, not skipped
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_changed_amount_is_an_error_that_names_its_cell(hongshan, seed):
+    items, tables = _consistent_budget_items(hongshan)
+    rng = random.Random(seed)
+    printed = items.with_row_index("_i").filter(~pl.col("blank"))
+    target = printed.row(rng.randrange(printed.height), named=True)
+    delta = rng.choice([20_000, 370_000, 12_500_000, 9_999_990_000]) * rng.choice([1, -1])
+    mutated = items.with_row_index("_i").with_columns(
+        pl.when(pl.col("_i") == target["_i"]).then(pl.col("micros") + delta).otherwise(pl.col("micros")).alias("micros")
+    )
+    findings = identity_findings(mutated.drop("_i"), tables)[hongshan.document.sha256]
+    errors = [f for f in findings if str(f.severity) == "error"]
+    assert errors, (target["table_id"], target["label"], target["column_key"], delta)
+    located = any(
+        loc.table_id == target["table_id"] and loc.row_label == target["label"] and loc.column == target["column_key"]
+        for f in errors
+        for loc in f.locations
+    )
+    assert located, (target["table_id"], target["label"], target["column_key"])
