@@ -10,6 +10,7 @@ from budgetwatch.document_checks import document_findings
 from budgetwatch.errors import DocumentError
 from budgetwatch.extract import extract_path
 from budgetwatch.model import Extraction, Finding, Severity
+from budgetwatch.narrative_checks import narrative_findings
 from budgetwatch.validate import frames, identity_findings
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -49,7 +50,7 @@ def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
     by_document = identity_findings(items, tables)
     reports = []
     for ex in extractions:
-        findings = by_document.get(ex.document.sha256, []) + document_findings(ex)
+        findings = by_document.get(ex.document.sha256, []) + document_findings(ex) + narrative_findings(ex)
         findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.check_id))
         reports.append(DocumentReport(extraction=ex, findings=findings))
     return reports

@@ -79,7 +79,7 @@ def _kind(before: str, unit: str) -> str:
             return "increase"
         if any(w in window[-6:] for w in _CHANGE_DOWN):
             return "decrease"
-        if re.search(r"(?:总预算|总计|合计|总额|共计)(?:均为|为|是)?$", window):
+        if re.search(r"(?:总预算|总计|合计[)）]?|小计|总额|共计|共支出)(?:均为|为|是)?[:：]?$", window):
             return "total"
         if re.search(r"(?:年初|全年)?预算(?:数|金额)?(?:为|是)?$", window) or "年初预算" in window[-8:]:
             return "budget"
@@ -94,7 +94,8 @@ def _kind(before: str, unit: str) -> str:
 def _subject(before: str) -> str:
     """The words the number is said of: its clause up to the number, without year, numbering or a linking verb."""
     clause = squeeze(re.split(r"[，,。；;：:]", before)[-1])
-    clause = re.sub(r"^(?:其中|包括|主要包括|分别是)", "", clause)
+    clause = re.split(r"\d[\d,.]*(?:亿元|万元|元|%|％)", clause)[-1]  # …人员经费1286.43万元和公用经费 → 和公用经费
+    clause = re.sub(r"^(?:其中|主要包括|包括|分别是|和|及|与|、)", "", clause)
     clause = re.sub(r"^\d{4}年度?", "", strip_numbering(clause))
     return _SUBJECT_TRIM.sub("", clause)
 

@@ -24,7 +24,14 @@ DOCUMENT_RELATIONS = (
     "code_name",
     "code_parent",
 )
-RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS
+NARRATIVE_RELATIONS = (
+    "narrative_share",
+    "narrative_completion",
+    "narrative_change_rate",
+    "narrative_list_sum",
+    "narrative_class",
+)
+RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,10 @@ def identity_rules() -> tuple[Rule, ...]:
 
 def document_rules() -> tuple[Rule, ...]:
     return tuple(r for r in rules() if r.relation in DOCUMENT_RELATIONS)
+
+
+def narrative_rules() -> tuple[Rule, ...]:
+    return tuple(r for r in rules() if r.relation in NARRATIVE_RELATIONS)
 
 
 @cache

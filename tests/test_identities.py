@@ -52,7 +52,9 @@ def test_huangpi_rounding_mismatches_are_rounding_warnings(huangpi, item, check_
 
 
 def test_huangpi_tables_raise_no_arithmetic_error(huangpi):
-    errors = [f for f in _findings(huangpi) if str(f.severity) == "error"]
+    errors = [
+        f for f in _findings(huangpi) if str(f.severity) == "error" and f.category in ("arithmetic", "cross_table")
+    ]
     assert errors == []
 
 

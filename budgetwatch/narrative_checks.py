@@ -1,0 +1,313 @@
+"""Narrative numbers checked against each other and against the tables: shares, rates, lists, totals, classes.
+
+A stated percentage is compared at its printed precision with interval arithmetic: the parts it is computed from are
+themselves rounded, so every percentage those rounded values allow is accepted; one that only truncation explains is a
+warning; anything else is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from budgetwatch import codes
+from budgetwatch.labels import squeeze
+from budgetwatch.model import MICROS, Extraction, Finding, Location, NarrativeFact, Severity, format_micros
+from budgetwatch.rules import Rule, narrative_rules
+
+MONEY = ("万元", "亿元", "元")
+_INTRODUCER = re.compile(r"其中[:：]?|主要包括[:：]?|具体包括[:：]?|包括[:：]?|分别是[:：]?|分别为[:：]?")
+_COUNT_OF_ITEMS = re.compile(r"涉及(\d+)个(?:二级)?项目")
+
+
+def _same_sentence(a: NarrativeFact, b: NarrativeFact) -> bool:
+    """The same occurrence of a sentence (a report may repeat a sentence word for word in another part)."""
+    return a.sentence == b.sentence and a.line == b.line
+
+
+def _money(f: NarrativeFact) -> bool:
+    return f.unit in MONEY and f.kind not in ("share", "count")
+
+
+def _value(f: NarrativeFact) -> Decimal:
+    return Decimal(f.micros) / MICROS
+
+
+def _half_unit(decimals: int) -> Decimal:
+    return Decimal(5) / Decimal(10) ** (decimals + 1)
+
+
+def _interval(f: NarrativeFact) -> tuple[Decimal, Decimal]:
+    v, h = _value(f), _half_unit(f.decimals)
+    return v - h, v + h
+
+
+def _finding(rule: Rule, severity: str, category: str, detail: str, fact: NarrativeFact, **numbers) -> Finding:
+    return Finding(
+        check_id=rule.id,
+        severity=Severity(severity),
+        category=category,
+        message=f"{rule.zh}：{detail}（第{fact.line}行：{fact.sentence[:80]}）| {rule.en}",
+        locations=[Location(line=fact.line)],
+        **numbers,
+    )
+
+
+def _grade_percent(stated: NarrativeFact, low: Decimal, high: Decimal, exact: Decimal) -> str | None:
+    """None when the stated percentage is one the rounded inputs allow; `truncated` or `error` otherwise."""
+    q = Decimal(1).scaleb(-stated.decimals)
+    value = _value(stated)
+    lo = low.quantize(q, rounding=ROUND_HALF_UP)
+    hi = high.quantize(q, rounding=ROUND_HALF_UP)
+    if lo <= value <= hi:
+        return None
+    if exact.quantize(q, rounding=ROUND_DOWN) == value:
+        return "truncated"
+    return "error"
+
+
+def _report_percent(rule: Rule, stated: NarrativeFact, grade: str, exact: Decimal, what: str) -> Finding:
+    q = Decimal(1).scaleb(-stated.decimals)
+    expected = f"{exact.quantize(q, rounding=ROUND_HALF_UP)}%"
+    if grade == "truncated":
+        return _finding(
+            rule,
+            "warning",
+            "narrative_truncated",
+            f"{what}为{stated.raw}，按四舍五入应为{expected}（截尾）",
+            stated,
+            expected=expected,
+            actual=stated.raw,
+        )
+    return _finding(
+        rule,
+        "error",
+        "narrative",
+        f"{what}为{stated.raw}，计算为{expected}",
+        stated,
+        expected=expected,
+        actual=stated.raw,
+    )
+
+
+def _ratio_interval(part: NarrativeFact, base: NarrativeFact) -> tuple[Decimal, Decimal, Decimal]:
+    (pl, ph), (bl, bh) = _interval(part), _interval(base)
+    exact = _value(part) / _value(base) * 100
+    return pl / bh * 100, ph / bl * 100, exact
+
+
+def shares(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """占 p%: p = part / the amount that opens its section."""
+    facts = ex.facts
+    for k, f in enumerate(facts):
+        if f.kind != "share":
+            continue
+        part = next(
+            (g for g in reversed(facts[:k]) if _same_sentence(g, f) and _money(g) and g.offset < f.offset), None
+        )
+        base = next((g for g in facts if g.section == f.section and g.line <= f.line and _money(g)), None)
+        if part is None or base is None or base is part or _value(base) == 0 or part.micros == base.micros:
+            continue
+        low, high, exact = _ratio_interval(part, base)
+        grade = _grade_percent(f, low, high, exact)
+        if grade:
+            yield _report_percent(rule, f, grade, exact, f"{part.subject} {part.raw} 占 {base.raw} 的比例")
+
+
+def completion_rates(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """完成 r%: r = 决算 / 预算 of the same sentence; a rate stated against a zero budget is reported."""
+    for f in ex.facts:
+        if f.kind != "completion_rate":
+            continue
+        same = [g for g in ex.facts if _same_sentence(g, f) and g.offset < f.offset]
+        budget = next((g for g in reversed(same) if g.kind == "budget"), None)
+        final = next((g for g in reversed(same) if g.kind in ("final", "amount", "total") and g is not budget), None)
+        if budget is None or final is None:
+            continue
+        if budget.micros == 0:
+            yield _finding(
+                rule,
+                "warning",
+                "narrative",
+                f"预算为{budget.raw}时不应计算完成率{f.raw}（除数为零）",
+                f,
+                actual=f.raw,
+            )
+            continue
+        low, high, exact = _ratio_interval(final, budget)
+        grade = _grade_percent(f, low, high, exact)
+        if grade:
+            yield _report_percent(rule, f, grade, exact, f"完成率（{final.raw} / {budget.raw}）")
+
+
+def _common(a: str, b: str) -> int:
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + 2, len(a) + 1):
+            if a[i:j] in b:
+                best = max(best, j - i)
+    return best
+
+
+def change_rates(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """增长/下降 p%: p = change / (current ∓ change), the current amount stated just before in the paragraph."""
+    facts = ex.facts
+    for k, f in enumerate(facts):
+        if f.kind not in ("increase_rate", "decrease_rate"):
+            continue
+        change = next((g for g in reversed(facts[max(0, k - 3) : k]) if g.kind in ("increase", "decrease")), None)
+        if change is None or change.line != f.line:
+            continue
+        j = facts.index(change)
+        earlier = [
+            g
+            for g in facts[max(0, j - 6) : j]
+            if g.line == change.line and _money(g) and g.kind not in ("increase", "decrease")
+        ]
+        if not earlier:
+            continue
+        topic = re.sub(
+            r"(?:比|较|与)(?:上年|去年|\d{4}年度?)(?:年初)?(?:预算数?|决算数?)?(?:相比)?", "", change.subject
+        )
+        topic = re.sub(r"各?(?:增加|增长|减少|下降)$", "", topic)
+        nearest = list(reversed(earlier))
+        current = max(nearest, key=lambda g: (_common(topic, g.subject), -len(g.subject))) if topic else nearest[0]
+        sign = 1 if change.kind == "decrease" else -1
+        prior = _value(current) + sign * _value(change)
+        if prior <= 0:
+            continue
+        h_c, h_x = _half_unit(current.decimals), _half_unit(change.decimals)
+        exact = _value(change) / prior * 100
+        low = (_value(change) - h_x) / (prior + h_c + h_x) * 100
+        high = (_value(change) + h_x) / (prior - h_c - h_x) * 100
+        grade = _grade_percent(f, low, high, exact)
+        if grade:
+            what = f"变动率（{change.raw} / 上年 {format_micros(int(prior * MICROS))}万元）"
+            yield _report_percent(rule, f, grade, exact, what)
+
+
+def _list_totals(facts: list[NarrativeFact], first: int, sentence_facts: list[NarrativeFact], start: int):
+    """Candidates for the amount a list breaks down: the last one before it in its sentence; for a list that opens its
+    sentence, the amount of a short previous sentence and the nearest stated total."""
+    before = [g for g in sentence_facts if g.offset < start and _money(g)]
+    if before:
+        return [before[-1]]
+    previous = [g for g in facts[max(0, first - 15) : first] if _money(g)]
+    candidates = []
+    if previous and len([g for g in previous if _same_sentence(g, previous[-1])]) <= 2:
+        candidates.append(previous[-1])
+    total = next((g for g in reversed(previous) if g.kind == "total"), None)
+    if total is not None and total not in candidates:
+        candidates.append(total)
+    return candidates
+
+
+def list_sums(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """其中 / 主要包括 / 分别是 a、b、c: the listed amounts add up to the total they break down (and their count)."""
+    facts = ex.facts
+    seen: set[tuple[int, str]] = set()
+    for f in facts:
+        if (f.line, f.sentence) in seen:
+            continue
+        seen.add((f.line, f.sentence))
+        sentence_facts = [g for g in facts if _same_sentence(g, f)]
+        intros = list(_INTRODUCER.finditer(f.sentence))
+        for n, m in enumerate(intros):
+            end = intros[n + 1].start() if n + 1 < len(intros) else len(f.sentence)
+            items = [g for g in sentence_facts if m.end() <= g.offset < end and _money(g)]
+            segment = f.sentence[m.end() : end]
+            if len(items) < 2 or "、" not in segment:
+                continue
+            first = facts.index(sentence_facts[0])
+            candidates = _list_totals(facts, first, sentence_facts, m.start())
+            if not candidates:
+                continue
+            listed = sum(_value(g) for g in items)
+            total = min(candidates, key=lambda g: abs(_value(g) - listed))
+            following = [g for g in facts[facts.index(items[-1]) + 1 :][:3] if g.line == f.line and _money(g)]
+            yield from _check_list(rule, total, items, following)
+
+
+def _check_list(
+    rule: Rule, total: NarrativeFact, items: list[NarrativeFact], following: list[NarrativeFact]
+) -> Iterator[Finding]:
+    listed = sum(_value(g) for g in items)
+    # a list may go on in the next sentence (…其中，人员经费a、公用经费b。项目支出c。): accept it when it then adds up
+    running = listed
+    for g in following:
+        running += _value(g)
+        if running == _value(total):
+            return
+    diff = _value(total) - listed
+    tolerance = _half_unit(total.decimals) + sum(_half_unit(g.decimals) for g in items)
+    raws = " + ".join(g.raw for g in items)
+    numbers = {"expected": str(listed), "actual": str(_value(total)), "difference": str(diff)}
+    if diff != 0:
+        severity, category = ("warning", "rounding") if abs(diff) <= tolerance else ("error", "narrative")
+        detail = f"{total.subject} {total.raw} ≠ {raws} = {listed}"
+        yield _finding(rule, severity, category, detail, items[0], **numbers)
+    said = _COUNT_OF_ITEMS.search(squeeze(total.sentence))
+    if said and int(said.group(1)) != len(items):
+        yield _finding(
+            rule,
+            "error",
+            "narrative",
+            f"称涉及{said.group(1)}个项目，列出{len(items)}个",
+            items[0],
+            expected=said.group(1),
+            actual=str(len(items)),
+        )
+
+
+def _class_of(subject: str) -> codes.Code | None:
+    name = re.sub(r"(?:类支出|（类）|\(类\)|（合计）|\(合计\)|合计|类)$", "", subject)
+    name = re.sub(r"^(?:其中|主要用于|用于)", "", name)
+    return codes.function_class_by_name(name, exact=True) if name.endswith("支出") else None
+
+
+def class_amounts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """An amount said of a function class agrees with that class in at least one of the document's tables."""
+    by_class: dict[str, list[tuple[str, int, int]]] = {}
+    for i in ex.items:
+        whole_row = i.column_key in ("amount", "subtotal", "total", "total_expenditure", "total_income")
+        if i.level == "类" and i.code_scheme == "function" and i.micros is not None and whole_row:
+            by_class.setdefault(i.code, []).append((i.table_id, i.micros, i.decimals))
+    if not by_class:
+        return
+    for f in ex.facts:
+        if f.kind not in ("amount", "total") or f.unit != "万元":
+            continue
+        cls = _class_of(f.subject)
+        if cls is None or cls.code not in by_class:
+            continue
+        tolerance = _half_unit(f.decimals) * MICROS
+        values = by_class[cls.code]
+        if any(abs(f.micros - v) <= tolerance + _half_unit(d) * MICROS for _, v, d in values):
+            continue
+        shown = "、".join(f"{t} {format_micros(v)}" for t, v, _ in values)
+        yield _finding(
+            rule,
+            "error",
+            "narrative",
+            f"{cls.name} 说明为{f.raw}，表中为 {shown}",
+            f,
+            expected=format_micros(values[0][1]),
+            actual=f.raw,
+        )
+
+
+CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
+    "narrative_share": shares,
+    "narrative_completion": completion_rates,
+    "narrative_change_rate": change_rates,
+    "narrative_list_sum": list_sums,
+    "narrative_class": class_amounts,
+}
+
+
+def narrative_findings(ex: Extraction) -> list[Finding]:
+    out: list[Finding] = []
+    for rule in narrative_rules():
+        out.extend(CHECKS[rule.relation](ex, rule))
+    return out

@@ -1,0 +1,71 @@
+"""Narrative numbers are checked against each other and the tables, at their printed precision."""
+
+from __future__ import annotations
+
+from budgetwatch.extract import extract_text
+from budgetwatch.narrative_checks import CHECKS, narrative_findings
+from budgetwatch.rules import NARRATIVE_RELATIONS
+
+
+def _check(text: str):
+    return narrative_findings(extract_text(text, source="t.txt", sha256="0" * 64))
+
+
+def _summary(findings):
+    return [(f.check_id, str(f.severity), f.category) for f in findings]
+
+
+def test_every_narrative_rule_has_its_function():
+    assert set(NARRATIVE_RELATIONS) == set(CHECKS)
+
+
+def test_share_matching_the_amounts_passes_and_a_wrong_one_fails():
+    ok = "（二）支出结构\n支出 2031.52 万元，主要用于：\n1. 卫生健康支出类支出 1700.01 万元，占 83.68%。\n"
+    assert _check(ok) == []
+    bad = ok.replace("83.68%", "83.70%")
+    (finding,) = _check(bad)
+    assert _summary([finding]) == [("N-01", "error", "narrative")]
+    assert finding.expected == "83.68%" and finding.actual == "83.70%"
+
+
+def test_share_allowed_by_rounded_inputs_is_not_an_error():
+    # 0.005/0.015 = 33.3% but rounded inputs allow 0.004/0.0155 … 0.0059/0.0145 → 25.8% … 40.7%
+    assert _check("（一）总体\n合计 0.02 万元。\n其中甲 0.01 万元，占 40%。\n") == []
+
+
+def test_truncated_rate_is_a_warning():
+    text = "四、总体情况\n2024年预算数7999.76万元，比2023年减少8140.23万元，下降50.43%。\n"
+    (finding,) = _check(text)
+    assert _summary([finding]) == [("N-03", "warning", "narrative_truncated")]
+    assert finding.expected == "50.44%"
+
+
+def test_change_rate_uses_the_amount_the_change_is_said_of():
+    text = (
+        "⑴基本支出：1394.76万元，主要包括人员经费1286.43万元和公用经费108.33万元。"
+        "比2023年人员经费增加69.94万元，增长5.75%。公用经费比去年减少2.10万元，减少1.90%。\n"
+    )
+    assert _check(text) == []
+    assert _summary(_check(text.replace("增长5.75%", "增长6.75%"))) == [("N-03", "error", "narrative")]
+
+
+def test_completion_rate_and_division_by_zero():
+    assert _check("行政运行（项）。年初预算为459.2万元，支出决算为425.51万元，完成年初预算的92.7%。\n") == []
+    wrong = _check("行政运行（项）。年初预算为459.2万元，支出决算为425.51万元，完成年初预算的95.7%。\n")
+    assert _summary(wrong) == [("N-02", "error", "narrative")]
+    zero = _check("1. 公务接待费全年预算为 0.00 万元，支出决算为 0.00 万元，完成全年预算的 0.00%。\n")
+    assert _summary(zero) == [("N-02", "warning", "narrative")]
+
+
+def test_listed_amounts_must_add_up_and_match_their_count():
+    ok = "医疗保障管理事务（合计）300.00万元，其中行政运行100.00万元、事业运行200.00万元。\n"
+    assert _check(ok) == []
+    rounding = _check(ok.replace("200.00万元。", "200.01万元。"))
+    assert _summary(rounding) == [("N-04", "warning", "rounding")]
+    text = "核查中心涉及2个项目，项目共支出61.84万元。分别是两定稽核36万元、单位资金往来10万元、聘请人员经费28万元。\n"
+    assert sorted(f.actual for f in _check(text)) == ["3", "61.84"]
+
+
+def test_a_list_continued_in_the_next_sentence_is_not_an_error():
+    text = "本级一般公共预算支出合计401.62万元。其中，人员经费241万元、公用经费21.62万元。项目支出139万元。\n"
+    assert _check(text) == []
