@@ -132,7 +132,8 @@ def extract_text(text: str, *, source: str, sha256: str, media_type: str = "text
     empty_section = sections[-1].text if sections and not spans else None
     tables.extend(_missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section))
     in_tables = {i for s in spans for i in range(s.start, s.end)}
-    narrative_lines = [(i + 1, line) for i, line in enumerate(lines) if i not in in_tables]
+    # tab-separated lines outside the standard tables are annex tables, not narrative
+    narrative_lines = [(i + 1, line) for i, line in enumerate(lines) if i not in in_tables and "\t" not in line]
     facts = narrative.facts(narrative_lines)
     return Extraction(document=document, tables=tables, items=items, facts=facts, text=text)
 

@@ -18,6 +18,7 @@ from budgetwatch.rules import Rule, narrative_rules
 
 MONEY = ("万元", "亿元", "元")
 _INTRODUCER = re.compile(r"其中[:：]?|主要包括[:：]?|具体包括[:：]?|包括[:：]?|分别是[:：]?|分别为[:：]?")
+_BUDGET_CONTEXT = re.compile(r"预算支出为|预算收入为|年初预算|全年预算|预算数|预算为")
 _COUNT_OF_ITEMS = re.compile(r"涉及(\d+)个(?:二级)?项目")
 
 
@@ -297,12 +298,55 @@ def class_amounts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         )
 
 
+def _cell_micros(ex: Extraction, ref) -> int | None:
+    """The value of a referenced table cell in this document (None when the table or the cell is not there)."""
+    for i in ex.items:
+        if i.table_id != ref.table or i.column_key != ref.column or (ref.side and i.side != ref.side):
+            continue
+        is_total = i.label_norm in ("合计", "总计") and i.code is None and i.row_key is None
+        if (ref.row == "total" and is_total) or i.row_key == ref.row:
+            return i.micros if i.micros is not None else 0
+    return None
+
+
+def table_totals(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A total the text states (收支总计, 基本支出, 人员经费 …) agrees with a table that carries it."""
+    final = str(ex.document.kind) == "final_account"
+    for f in ex.facts:
+        if f.kind not in ("total", "amount") or f.unit != "万元":
+            continue
+        if final and _BUDGET_CONTEXT.search(squeeze(f.sentence)):
+            continue  # budget figures quoted in a final account (年初预算, 预算支出为 …) are not the final figures
+        subject = re.sub(r"^(?:其中|部门|本年|本年度|全年)", "", f.subject)
+        subject = re.sub(r"(?:合计|（合计）|\(合计\))$", "", subject) if subject not in rule.subjects else subject
+        refs = rule.subjects.get(subject)
+        if not refs:
+            continue
+        cells = [(r, m) for r in refs if (m := _cell_micros(ex, r)) is not None]
+        if not cells:
+            continue
+        allowance = int(_half_unit(f.decimals) * MICROS) + 5_000
+        if any(abs(f.micros - m) <= allowance for _, m in cells):
+            continue
+        shown = "、".join(f"{r.table} {format_micros(m)}" for r, m in cells)
+        yield _finding(
+            rule,
+            "error",
+            "narrative",
+            f"{subject} 说明为{f.raw}，表中为 {shown}",
+            f,
+            expected=format_micros(cells[0][1]),
+            actual=f.raw,
+        )
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_share": shares,
     "narrative_completion": completion_rates,
     "narrative_change_rate": change_rates,
     "narrative_list_sum": list_sums,
     "narrative_class": class_amounts,
+    "narrative_table": table_totals,
 }
 
 

@@ -94,10 +94,28 @@ def row_mask(ref: str) -> pl.Expr:
     return pl.col("row_key") == ref
 
 
+_CELL_PARTS = (("t_cell", "p_cells"), ("l_cells", "r_cells"), ("l_cell", "r_cell"))
+
+
+def _with_cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Gather the cells involved, for the comparisons that fail only (building lists for every row is costly)."""
+    for first, rest in _CELL_PARTS:
+        if first in frame.columns:
+            failing = pl.col("actual") != pl.col("expected")
+            bad = frame.filter(failing).with_columns(
+                pl.concat_list(pl.col(first), pl.col(rest)).list.drop_nulls().alias("cells")
+            )
+            good = frame.filter(~failing).with_columns(pl.lit(None, dtype=COMPARISON_COLUMNS["cells"]).alias("cells"))
+            return pl.concat([bad.select(good.columns), good], how="vertical_relaxed")
+    return frame
+
+
 def _finish(frame: pl.DataFrame, check_id: str) -> pl.DataFrame:
-    frame = frame.with_columns(
-        pl.lit(check_id).alias("check_id"),
-        (pl.col("actual") - pl.col("expected")).alias("difference"),
+    frame = _with_cells(
+        frame.with_columns(
+            pl.lit(check_id).alias("check_id"),
+            (pl.col("actual") - pl.col("expected")).alias("difference"),
+        )
     )
     for name, dtype in COMPARISON_COLUMNS.items():
         if name not in frame.columns:
@@ -216,7 +234,6 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.lit(rule.table).alias("table_id"),
             pl.col("column_key").alias("column"),
             pl.lit(label).alias("other"),
-            pl.concat_list(pl.col("t_cell"), pl.col("p_cells")).alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )
@@ -324,7 +341,6 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
             pl.lit(rule.table).alias("table_id"),
             pl.col("column_key").alias("column"),
-            pl.concat_list(pl.col("t_cell"), pl.col("p_cells")).alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )
@@ -415,7 +431,6 @@ def equal(items: pl.DataFrame, tables: pl.DataFrame, rule: Rule) -> pl.DataFrame
             pl.lit(left[0].column).alias("column"),
             pl.col("l_line").alias("line"),
             pl.lit(" + ".join(_describe(r) for r in right)).alias("other"),
-            pl.concat_list("l_cells", "r_cells").alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )
@@ -477,7 +492,6 @@ def cross_rows(
                 pl.lit(right.column),
                 pl.col("r_line").cast(pl.String).fill_null("-"),
             ).alias("other"),
-            pl.concat_list("l_cell", "r_cell").list.drop_nulls().alias("cells"),
         )
         .filter(pl.col("n_values") > 0)
     )

@@ -30,6 +30,7 @@ NARRATIVE_RELATIONS = (
     "narrative_change_rate",
     "narrative_list_sum",
     "narrative_class",
+    "narrative_table",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 
@@ -66,6 +67,7 @@ class Rule:
     severity: str | None = None  # fixed severity of document rules; identities are graded by their difference
     condition: str | None = None
     tables: tuple[str, ...] = field(default=())
+    subjects: dict[str, tuple[CellRef, ...]] = field(default_factory=dict)
 
 
 def _cells(raw) -> tuple[CellRef, ...] | RowsRef:
@@ -80,6 +82,7 @@ def _rule(raw: dict) -> Rule:
     parts = raw.get("parts")
     left = _cells(raw["left"]) if "left" in raw else None
     right = _cells(raw["right"]) if "right" in raw else None
+    subjects = {name: _cells(refs) for name, refs in (raw.get("subjects") or {}).items()}
     tables = {raw["table"]} if raw.get("table") else set()
     for ref in (left, right):
         if isinstance(ref, RowsRef):
@@ -102,6 +105,7 @@ def _rule(raw: dict) -> Rule:
         severity=raw.get("severity"),
         condition=raw.get("condition"),
         tables=tuple(sorted(tables)),
+        subjects=subjects,  # type: ignore[arg-type]
     )
 
 

@@ -58,18 +58,23 @@ def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
     """Every place where a rule can be evaluated, for all documents at once."""
     prepared = relations.prepare(items)
     conds = conditions(prepared)
+    # each rule reads only the rows of its own tables
+    by_table = {key[0]: frame for key, frame in prepared.partition_by("table_id", as_dict=True).items()}
+    empty = prepared.clear()
     frames = []
     for rule in identity_rules():
+        own = [by_table[t] for t in rule.tables if t in by_table]
+        sub = (own[0] if len(own) == 1 else pl.concat(own)) if own else empty
         if rule.relation == "columns_sum":
-            frame = relations.columns_sum(prepared, rule)
+            frame = relations.columns_sum(sub, rule)
         elif rule.relation == "rows_sum":
-            frame = relations.rows_sum(prepared, rule)
+            frame = relations.rows_sum(sub, rule)
         elif rule.relation == "hierarchy":
-            frame = relations.hierarchy(prepared, rule)
+            frame = relations.hierarchy(sub, rule)
         elif rule.relation == "equal":
-            frame = relations.equal(prepared, tables, rule)
+            frame = relations.equal(sub, tables, rule)
         else:
-            frame = relations.cross_rows(prepared, tables, rule, conds.get(rule.condition) if rule.condition else None)
+            frame = relations.cross_rows(sub, tables, rule, conds.get(rule.condition) if rule.condition else None)
         if rule.condition and rule.relation != "cross_rows":
             frame = frame.filter(pl.col("sha256").is_in(conds[rule.condition].implode()))
         frames.append(frame)

@@ -6,6 +6,8 @@ from budgetwatch.extract import extract_text
 from budgetwatch.narrative_checks import CHECKS, narrative_findings
 from budgetwatch.rules import NARRATIVE_RELATIONS
 
+from .conftest import SAMPLES
+
 
 def _check(text: str):
     return narrative_findings(extract_text(text, source="t.txt", sha256="0" * 64))
@@ -69,3 +71,14 @@ def test_listed_amounts_must_add_up_and_match_their_count():
 def test_a_list_continued_in_the_next_sentence_is_not_an_error():
     text = "本级一般公共预算支出合计401.62万元。其中，人员经费241万元、公用经费21.62万元。项目支出139万元。\n"
     assert _check(text) == []
+
+
+def test_a_total_stated_in_the_text_must_agree_with_its_table():
+    text = (SAMPLES / "huangpi-2024-final.txt").read_text(encoding="utf-8")
+    assert not [f for f in _check(text) if f.check_id == "N-06"]
+    changed = text.replace(
+        "其中：基本支出 1573.80 万元，占本年支出 77.5%", "其中：基本支出 1575.80 万元，占本年支出 77.5%", 1
+    )
+    assert changed != text
+    (finding,) = [f for f in _check(changed) if f.check_id == "N-06"]
+    assert finding.actual == "1575.80 万元" and finding.expected == "1573.80"
