@@ -86,12 +86,13 @@ def row_mask(ref: str) -> pl.Expr:
     if ref == "total":
         return is_total_row()
     if ref == "classes":
-        return (pl.col("level") == "类") & (pl.col("code_scheme") == "function")
+        return ((pl.col("level") == "类") & (pl.col("code_scheme") == "function")).fill_null(False)
     if ref == "items":
         return ~is_total_row()
+    # fill_null: a row without a code or key is simply not that row (a null here would silently drop it from ~mask)
     if ref.isdigit():
-        return pl.col("code") == ref
-    return pl.col("row_key") == ref
+        return (pl.col("code") == ref).fill_null(False)
+    return (pl.col("row_key") == ref).fill_null(False)
 
 
 _CELL_PARTS = (("t_cell", "p_cells"), ("l_cells", "r_cells"), ("l_cell", "r_cell"))

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from budgetwatch.checking import validate_extractions
+from budgetwatch.rules import identity_rules
 from budgetwatch.validate import comparisons, frames, identity_findings
 
 
@@ -126,3 +127,18 @@ def test_a_changed_amount_is_an_error_that_names_its_cell(hongshan, seed):
         for loc in f.locations
     )
     assert located, (target["table_id"], target["label"], target["column_key"])
+
+
+def test_every_rule_runs_where_its_tables_print_values(huangpi, hongshan):
+    """Nothing passes by being skipped: a rule not evaluated on the samples has a reason."""
+    items, tables = frames([huangpi, hongshan])
+    evaluated = set(comparisons(items, tables).get_column("check_id").unique().to_list())
+    reasons = {
+        "F04-2": "年初结转 rows all blank",
+        "B04-2": "上年结转 rows all blank",
+        "F05-1": "基本/项目 merged in one cell in 公开05",
+        **{r: "table declared empty" for r in ("F07-1", "F07-2", "F07-3", "F08-1", "F08-2")},
+        **{r: "table declared empty" for r in ("F09-1", "F09-2", "F09-3", "F09-4", "B08-1", "B08-2", "B09-1", "B09-2")},
+    }
+    not_evaluated = {r.id for r in identity_rules()} - evaluated
+    assert not_evaluated == set(reasons)
