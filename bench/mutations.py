@@ -40,9 +40,17 @@ def main(n: int, seed: int) -> None:
     base_keys = {sha: _keys(fs) for sha, fs in baseline.items()}
     base_findings = sum(len(v) for v in baseline.values())
     rng = random.Random(seed)
-    # targets: printed cells placed in one column (a cell the source merged over two columns takes part in no sum)
-    printed = items.with_row_index("_i").filter(
-        ~pl.col("blank") & ~pl.col("column_key").str.contains("|", literal=True)
+    # targets: printed cells of columns the source kept apart (where it merged two columns, neither takes part in a sum)
+    merged = (
+        items.filter(pl.col("column_key").str.contains("|", literal=True))
+        .select("sha256", "table_id", pl.col("column_key").str.split("|"))
+        .explode("column_key")
+        .unique()
+    )
+    printed = (
+        items.with_row_index("_i")
+        .filter(~pl.col("blank") & ~pl.col("column_key").str.contains("|", literal=True))
+        .join(merged, on=["sha256", "table_id", "column_key"], how="anti")
     )
     caught = missed = small = small_flagged = 0
     misses: list[str] = []

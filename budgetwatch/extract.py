@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from budgetwatch import catalogue, codes, metadata, narrative
+from budgetwatch import catalogue, codes, formats, metadata, narrative
 from budgetwatch.canonical import raw_to_items
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
 from budgetwatch.layout_text import read_layout
 from budgetwatch.locate import Span, locate_tables, table_sections
 from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
+from budgetwatch.pdf_reader import read_pdf
 from budgetwatch.tabbed import looks_tabbed, read_tabbed
 
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -86,6 +87,17 @@ def _resolve_codes_across_tables(items: list[LineItem]) -> None:
                 item.code_printed, item.code = item.code, match
 
 
+def _set_pages(tables: list[Table], items: list[LineItem], line_pages: list[int]) -> None:
+    def page(line: int) -> int | None:
+        return line_pages[line - 1] if 0 < line <= len(line_pages) else None
+
+    for item in items:
+        item.page = page(item.line) if item.line else None
+    for table in tables:
+        if table.lines:
+            table.pages = sorted({p for n in range(table.lines[0], table.lines[1] + 1) if (p := page(n))})
+
+
 def _missing_tables(kind: str | None, found: set[str], empty_section: str | None) -> list[Table]:
     if kind is None:
         return []
@@ -101,8 +113,10 @@ def _missing_tables(kind: str | None, found: set[str], empty_section: str | None
     ]
 
 
-def extract_text(text: str, *, source: str, sha256: str, media_type: str = "text/plain") -> Extraction:
-    """Canonical extraction of one text layer."""
+def extract_text(
+    text: str, *, source: str, sha256: str, media_type: str = "text/plain", line_pages: list[int] | None = None
+) -> Extraction:
+    """Canonical extraction of one text layer (with the page of each line, for paged formats)."""
     lines = text.splitlines()
     spans = locate_tables(lines)
     department_lines = [s.department_line for s in spans if s.department_line]
@@ -128,6 +142,8 @@ def extract_text(text: str, *, source: str, sha256: str, media_type: str = "text
         tables.append(table)
         items.extend(table_items)
     _resolve_codes_across_tables(items)
+    if line_pages:
+        _set_pages(tables, items, line_pages)
     sections = table_sections(lines)
     empty_section = sections[-1].text if sections and not spans else None
     tables.extend(_missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section))
@@ -139,8 +155,16 @@ def extract_text(text: str, *, source: str, sha256: str, media_type: str = "text
 
 
 def extract_bytes(data: bytes, source: str) -> Extraction:
-    """Canonical extraction of a document given as bytes (text layers for now)."""
+    """Canonical extraction of a document given as bytes, whatever its format says it is."""
     sha = hashlib.sha256(data).hexdigest()
+    if not data:
+        raise DocumentError(source, "empty file (0 bytes)")
+    kind = formats.sniff(data)
+    if kind == formats.PDF:
+        pdf = read_pdf(data, source)
+        return extract_text("\n".join(pdf.lines), source=source, sha256=sha, media_type=kind, line_pages=pdf.pages)
+    if kind != formats.TEXT:
+        raise UnsupportedFormat(source, f"{kind} documents are not read yet (content sniffed, not the file name)")
     text = decode_text(data, source)
     return extract_text(text, source=source, sha256=sha)
 

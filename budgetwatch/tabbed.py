@@ -130,7 +130,13 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
     for _, cols in positions.values():
         for col in cols:
             table.column_headers[col.key] = col.header
-    body = rows[number_at + 1 :]
+    # a table continued on the next page repeats its header (and 栏次 row): those rows are not data
+    seen_header = {tuple(squeeze(c) for c in r) for r in [*header_rows, rows[number_at][1]]}
+    body = [
+        (i, cells)
+        for i, cells in rows[number_at + 1 :]
+        if tuple(squeeze(c) for c in cells) not in seen_header and not _is_number_row(cells)
+    ]
     if spec.layout == "two_sided":
         table.rows = _two_sided_rows(body, header_rows, positions)
     elif spec.layout == "groups":

@@ -89,7 +89,7 @@ def test_unreadable_documents_exit_two_and_the_rest_are_still_reported(tmp_path,
     result = budgetwatch("check", str(empty), str(binary), str(SAMPLES / "huangpi-2024-final.txt"), "--format", "json")
     assert result.returncode == 2
     assert f"{empty}: empty file (0 bytes)" in result.stderr
-    assert f"{binary}: binary content" in result.stderr
+    assert f"{binary}: not a readable PDF" in result.stderr
     report = json.loads(result.stdout)
     jsonschema.validate(report, schema)
     assert len(report["documents"]) == 1 and len(report["unreadable"]) == 2

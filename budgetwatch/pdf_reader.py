@@ -1,0 +1,116 @@
+"""A PDF as a text layer: ruled tables become tab-separated rows, the text around them plain lines, page by page.
+
+Ruled tables are found with pdfplumber's `lines` strategy; a cell's text keeps its characters and drops its line
+breaks (vertical headers and wrapped names come back whole). The result is read by the same table readers as any other
+text layer, so a table gives the same canonical rows whichever format it arrives in.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from budgetwatch.errors import DocumentError
+
+TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "intersection_tolerance": 3}
+_CJK_BREAK = re.compile(r"\s*\n\s*")
+
+
+@dataclass(slots=True)
+class PdfText:
+    lines: list[str]
+    pages: list[int]  # the 1-based page of each line
+    page_count: int
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    return _CJK_BREAK.sub("", text).replace("\t", " ").strip()
+
+
+def _inside(obj: dict, box: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = box
+    cx = (obj["x0"] + obj["x1"]) / 2
+    cy = (obj["top"] + obj["bottom"]) / 2
+    return x0 <= cx <= x1 and top <= cy <= bottom
+
+
+def _decode_cids(page, pdfium_page, known: dict[str, str]) -> None:
+    """Give characters that pdfminer could only name by CID (`(cid:1110)`) the text PDFium reads in the same place.
+
+    Happens with CID fonts in encrypted (copy-protected) PDFs, which PDFium decodes and pdfminer does not. A CID takes
+    the text of the PDFium character whose box centre is nearest; the map then serves every page of the document."""
+    textpage = pdfium_page.get_textpage()
+    centres = []
+    for i in range(textpage.count_chars()):
+        text = textpage.get_text_range(i, 1)
+        if text in ("\r", "\n", "\r\n"):
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        centres.append(((left + right) / 2, (bottom + top) / 2, text))
+    height = float(page.height)
+    cids = [c for c in page.chars if c["text"].startswith("(cid:")]
+    for char in cids:
+        if char["text"] in known or not centres:
+            continue
+        x = (char["x0"] + char["x1"]) / 2
+        y = height - (char["top"] + char["bottom"]) / 2
+        cx, _, text = min(centres, key=lambda c: (c[0] - x) ** 2 + (c[1] - y) ** 2)
+        if abs(cx - x) <= max(1.0, (char["x1"] - char["x0"]) / 2):
+            known[char["text"]] = text
+    for char in cids:
+        char["text"] = known.get(char["text"], char["text"])
+
+
+def _page_blocks(page) -> list[tuple[float, list[str]]]:
+    tables = page.find_tables(table_settings=TABLE_SETTINGS)
+    boxes = [t.bbox for t in tables]
+    outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
+    blocks: list[tuple[float, list[str]]] = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
+    for table in tables:
+        rows = ["\t".join(_cell(c) for c in row) for row in table.extract()]
+        blocks.append((table.bbox[1], rows))
+    blocks.sort(key=lambda b: b[0])
+    return blocks
+
+
+def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
+    """Lines of every page, tables as tab-separated rows; a broken or locked PDF is a DocumentError."""
+    import pdfplumber  # noqa: PLC0415 - heavy import, only where PDFs are read
+    from pdfminer.pdfdocument import PDFPasswordIncorrect  # noqa: PLC0415
+    from pdfminer.pdfparser import PDFSyntaxError  # noqa: PLC0415
+    from pdfplumber.utils.exceptions import PdfminerException  # noqa: PLC0415
+
+    lines: list[str] = []
+    pages: list[int] = []
+    pdfium_doc = None
+    cid_text: dict[str, str] = {}
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            count = len(pdf.pages)
+            if count > max_pages:
+                raise DocumentError(source, f"{count} pages, more than the limit of {max_pages}")
+            for number, page in enumerate(pdf.pages, start=1):
+                if any(c["text"].startswith("(cid:") for c in page.chars):
+                    import pypdfium2  # noqa: PLC0415
+
+                    pdfium_doc = pdfium_doc or pypdfium2.PdfDocument(data)
+                    _decode_cids(page, pdfium_doc[number - 1], cid_text)
+                for _, block in _page_blocks(page):
+                    lines.extend(block)
+                    pages.extend([number] * len(block))
+                page.flush_cache()
+    except PDFPasswordIncorrect as exc:
+        raise DocumentError(source, "PDF is password-protected and cannot be opened") from exc
+    except (PDFSyntaxError, PdfminerException) as exc:
+        cause = exc.args[0] if exc.args else exc
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise DocumentError(source, "PDF is password-protected and cannot be opened") from exc
+        raise DocumentError(source, f"not a readable PDF: {cause}") from exc
+    except DocumentError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+        raise DocumentError(source, f"PDF could not be read ({type(exc).__name__}: {exc})") from exc
+    return PdfText(lines=lines, pages=pages, page_count=count)

@@ -1,0 +1,219 @@
+"""Rendering canonical tables as a realistic disclosure PDF (ruled grid, STSong-Light CID font, A4 landscape).
+
+Used to make test documents from the samples' tables: a table rendered here and read back must give the same
+canonical line items. Tables too long for a page continue on the next with their header repeated.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from budgetwatch import catalogue
+from budgetwatch.catalogue import TableSpec
+from budgetwatch.model import Extraction, LineItem, Table, TableStatus, format_micros
+
+FONT = "STSong-Light"
+RENDERABLE = ("function", "economic", "units", "projects", "single", "two_sided", "groups")
+
+
+@dataclass(slots=True)
+class Grid:
+    header: list[list[str]]  # header rows, the last one the 栏次 row
+    rows: list[list[str]]
+    widths: list[float]  # relative column widths
+
+
+def _amount(item: LineItem | None) -> str:
+    if item is None or item.blank:
+        return ""
+    return format_micros(item.micros, item.decimals)
+
+
+def _rows(items: list[LineItem]) -> list[list[LineItem]]:
+    by_row: dict[int, list[LineItem]] = {}
+    for item in items:
+        by_row.setdefault(item.row_order, []).append(item)
+    return [by_row[k] for k in sorted(by_row)]
+
+
+def _coded_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
+    columns = spec.columns
+    heads = {"units": ("单位编码", "单位名称"), "projects": ("项目编码", "项目名称")}.get(
+        spec.layout, ("科目编码", "科目名称")
+    )
+    with_labels = spec.layout != "single"
+    lead = list(heads) if with_labels else []
+    header = [
+        lead + [c.label for c in columns],
+        (["", "栏次"] if with_labels else []) + [str(k + 1) for k in range(len(columns))],
+    ]
+    if spec.expected_header:  # 本年政府性基金预算支出 over the amount columns
+        header.insert(0, ["" for _ in lead] + [spec.expected_header] + ["" for _ in columns[1:]])
+    rows = []
+    for row in _rows(items):
+        cells = {i.column_key: i for i in row}
+        first = row[0]
+        code = first.code_printed if first.code_printed and first.level != "项" else first.code
+        label = [code or "", first.label or ("合计" if first.label_norm == "合计" and with_labels else "")]
+        rows.append((label if with_labels else []) + [_amount(cells.get(c.key)) for c in columns])
+    widths = ([1.4, 3.2] if with_labels else []) + [1.0] * len(columns)
+    return Grid(header, rows, widths)
+
+
+def _two_sided_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
+    income, expenditure = spec.side("income"), spec.side("expenditure")
+    header = [
+        ["项目", "行次", *[c.label for c in income.columns], "项目", "行次", *[c.label for c in expenditure.columns]],
+        ["栏次", "", *[str(k + 1) for k in range(len(income.columns))], "栏次", ""]
+        + [str(len(income.columns) + k + 1) for k in range(len(expenditure.columns))],
+    ]
+    sides = {"income": [], "expenditure": []}
+    for row in _rows(items):
+        sides[row[0].side].append(row)
+
+    def cells(row, side) -> list[str]:
+        if row is None:
+            return ["", ""] + [""] * len(side.columns)
+        by_key = {i.column_key: i for i in row}
+        line_no = str(row[0].line_no) if row[0].line_no else ""
+        return [row[0].label, line_no, *[_amount(by_key.get(c.key)) for c in side.columns]]
+
+    n = max(len(sides["income"]), len(sides["expenditure"]))
+    pad = [None] * n
+    rows = [
+        cells(a, income) + cells(b, expenditure)
+        for a, b in zip((sides["income"] + pad)[:n], (sides["expenditure"] + pad)[:n], strict=True)
+    ]
+    widths = [3.0, 0.6] + [1.0] * len(income.columns) + [3.0, 0.6] + [1.0] * len(expenditure.columns)
+    return Grid(header, rows, widths)
+
+
+def _groups_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
+    """人员经费 in the first group, 公用经费 over the next two (302 and 307 left, the other classes right)."""
+    groups: list[list[list[str]]] = [[], [], []]
+    footers: dict[str, str] = {}
+    for row in _rows(items):
+        item = row[0]
+        if item.row_key:
+            footers[item.row_key] = _amount(item)
+            continue
+        cls = (item.code_printed or item.code or "")[:3]
+        g = 0 if item.group == "personnel" else (1 if cls in ("302", "307") else 2)
+        groups[g].append([cls if item.level != "类" else item.code, item.label, _amount(item)])
+    n = max(len(g) for g in groups)
+    rows = [[cell for g in groups for cell in (g[k] if k < len(g) else ["", "", ""])] for k in range(n)]
+    rows.append(
+        [
+            "人员经费合计",
+            "",
+            footers.get("personnel_total", ""),
+            "公用经费合计",
+            "",
+            "",
+            "",
+            "",
+            footers.get("public_total", ""),
+        ]
+    )
+    header = [["人员经费", "", "", "公用经费", "", "", "", "", ""], ["经济分类科目", "科目名称", "决算数"] * 3]
+    return Grid(header, rows, [0.9, 2.6, 1.0] * 3)
+
+
+def table_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
+    if spec.layout == "two_sided":
+        return _two_sided_grid(spec, items)
+    if spec.layout == "groups":
+        return _groups_grid(spec, items)
+    return _coded_grid(spec, items)
+
+
+def render_tables(
+    tables: Iterable[tuple[Table, list[LineItem]]],
+    *,
+    department: str,
+    year: int | None,
+    title: str | None = None,
+    user_password: str | None = None,
+    owner_password: str | None = None,
+) -> bytes:
+    """A PDF of the given tables, each under its printed number, title, 部门 and 单位 lines.
+
+    An owner password alone makes a copy-protected PDF that still opens; a user password locks it."""
+    from reportlab.lib import colors  # noqa: PLC0415 - only the generator needs reportlab
+    from reportlab.lib.pagesizes import A4, landscape  # noqa: PLC0415
+    from reportlab.lib.styles import ParagraphStyle  # noqa: PLC0415
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: PLC0415
+    from reportlab.platypus import (  # noqa: PLC0415
+        PageBreak,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        TableStyle,
+    )
+    from reportlab.platypus import Table as RLTable  # noqa: PLC0415
+
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    text = ParagraphStyle("text", fontName=FONT, fontSize=10, leading=14)
+    heading = ParagraphStyle("heading", parent=text, fontSize=14, leading=20, alignment=1)
+    buffer = io.BytesIO()
+    page = landscape(A4)
+    encrypt = None
+    if user_password is not None or owner_password is not None:
+        from reportlab.lib.pdfencrypt import StandardEncryption  # noqa: PLC0415
+
+        encrypt = StandardEncryption(user_password or "", owner_password or "owner", canCopy=0, canModify=0)
+    doc = SimpleDocTemplate(
+        buffer, pagesize=page, leftMargin=28, rightMargin=28, topMargin=28, bottomMargin=28, encrypt=encrypt
+    )
+    story: list = []
+    if title:
+        story += [Paragraph(title, heading), PageBreak()]
+    usable = page[0] - 56
+    for table, items in tables:
+        spec = catalogue.table(table.table_id)
+        grid = table_grid(spec, items)
+        story.append(Paragraph(table.printed_number or "", text))
+        story.append(Paragraph(f"{year or ''} 年度{spec.title}" if year else spec.title, heading))
+        story.append(Paragraph(f"部门：{department}", text))
+        story.append(Paragraph("单位：万元", text))
+        story.append(Spacer(1, 4))
+        scale = usable / sum(grid.widths)
+        data = grid.header + grid.rows
+        t = RLTable(data, colWidths=[w * scale for w in grid.widths], repeatRows=len(grid.header))
+        t.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (-1, -1), FONT, 7),
+                    ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                    ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ]
+            )
+        )
+        story.append(t)
+        if table.statement:
+            story.append(Paragraph(table.statement, text))
+        story.append(PageBreak())
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def extraction_to_pdf(ex: Extraction, **options) -> bytes:
+    """The standard tables of an extraction rendered as a PDF (tables of other layouts are left out)."""
+    chosen = []
+    for table in ex.tables:
+        spec = catalogue.table(table.table_id)
+        if table.status not in (TableStatus.PARSED, TableStatus.DECLARED_EMPTY) or spec.layout not in RENDERABLE:
+            continue
+        items = [i for i in ex.items if i.table_id == table.table_id and i.instance == table.instance]
+        chosen.append((table, items))
+    return render_tables(
+        chosen,
+        department=ex.document.department or "",
+        year=ex.document.fiscal_year,
+        title=ex.document.title,
+        **options,
+    )
