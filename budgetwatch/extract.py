@@ -12,6 +12,7 @@ from budgetwatch.labels import squeeze
 from budgetwatch.layout_text import read_layout
 from budgetwatch.locate import Span, locate_tables, table_sections
 from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
+from budgetwatch.office_readers import read_docx, read_excel, read_html
 from budgetwatch.pdf_reader import read_pdf
 from budgetwatch.tabbed import looks_tabbed, read_tabbed
 
@@ -163,10 +164,28 @@ def extract_bytes(data: bytes, source: str) -> Extraction:
     if kind == formats.PDF:
         pdf = read_pdf(data, source)
         return extract_text("\n".join(pdf.lines), source=source, sha256=sha, media_type=kind, line_pages=pdf.pages)
+    if kind == formats.DOCX:
+        return extract_text("\n".join(read_docx(data, source)), source=source, sha256=sha, media_type=kind)
+    if kind in (formats.XLSX, formats.OLE):
+        lines, sheets = _read_spreadsheet(data, source, kind)
+        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, line_pages=sheets)
+    if kind == formats.HTML:
+        return extract_text("\n".join(read_html(data, source)), source=source, sha256=sha, media_type=kind)
     if kind != formats.TEXT:
-        raise UnsupportedFormat(source, f"{kind} documents are not read yet (content sniffed, not the file name)")
+        raise UnsupportedFormat(source, f"{kind} is not a document format budgetwatch reads (sniffed from the content)")
     text = decode_text(data, source)
     return extract_text(text, source=source, sha256=sha)
+
+
+def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int]]:
+    try:
+        return read_excel(data, source)
+    except DocumentError:
+        if kind == formats.OLE:  # a legacy .doc / .wps / .et, not an .xls
+            raise UnsupportedFormat(
+                source, "legacy Office file (.doc/.wps/.et): convert it with LibreOffice (soffice --convert-to docx)"
+            ) from None
+        raise
 
 
 def extract_path(path: str | Path) -> Extraction:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from budgetwatch.amounts import is_amount
@@ -30,9 +31,12 @@ def ordered_columns(spec: TableSpec) -> list[tuple[str | None, ColumnSpec]]:
 
 
 def _is_number_row(cells: list[str]) -> bool:
+    """The 栏次 row: column numbers 1, 2, 3 … (several may share a merged cell), beside 栏次/类/款/项 words only."""
     texts = [squeeze(c) for c in cells]
-    digits = [c for c in cells if _NUMBERS.match(c.strip())]
-    return bool(digits) and all(squeeze(c) in _NUMBER_ROW_WORDS or _NUMBERS.match(c.strip()) for c in texts)
+    numbers = [int(n) for c in cells if _NUMBERS.match(c.strip()) for n in c.split()]
+    if not numbers or not all(t in _NUMBER_ROW_WORDS or _NUMBERS.match(t) for t in texts):
+        return False
+    return numbers[0] >= 1 and all(b == a + 1 for a, b in itertools.pairwise(numbers))
 
 
 def _header_text(header_rows: list[list[str]], pos: int) -> str:

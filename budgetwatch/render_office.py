@@ -1,0 +1,102 @@
+"""Rendering canonical tables as Word, Excel and HTML documents, with the same grids as the PDF renderer."""
+
+from __future__ import annotations
+
+import html
+import io
+
+from budgetwatch import catalogue
+from budgetwatch.model import Extraction, LineItem, Table, TableStatus
+from budgetwatch.render_pdf import RENDERABLE, Grid, table_grid
+
+
+def _tables(ex: Extraction) -> list[tuple[Table, list[LineItem], Grid]]:
+    out = []
+    for table in ex.tables:
+        spec = catalogue.table(table.table_id)
+        if table.status not in (TableStatus.PARSED, TableStatus.DECLARED_EMPTY) or spec.layout not in RENDERABLE:
+            continue
+        items = [i for i in ex.items if i.table_id == table.table_id and i.instance == table.instance]
+        out.append((table, items, table_grid(spec, items)))
+    return out
+
+
+def _heading(ex: Extraction, table: Table) -> list[str]:
+    spec = catalogue.table(table.table_id)
+    year = ex.document.fiscal_year
+    return [
+        table.printed_number or "",
+        f"{year} 年度{spec.title}" if year else spec.title,
+        f"部门：{ex.document.department or ''}",
+        "单位：万元",
+    ]
+
+
+def extraction_to_docx(ex: Extraction) -> bytes:
+    import docx  # noqa: PLC0415
+
+    document = docx.Document()
+    for table, _, grid in _tables(ex):
+        for line in _heading(ex, table):
+            if line:
+                document.add_paragraph(line)
+        rows = grid.header + grid.rows
+        t = document.add_table(rows=len(rows), cols=len(grid.widths))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                t.cell(r, c).text = text
+        if table.statement:
+            document.add_paragraph(table.statement)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def extraction_to_xlsx(ex: Extraction) -> bytes:
+    """One sheet a table; amounts written as numbers with two decimals shown, as finance offices publish them."""
+    import xlsxwriter  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    money = book.add_format({"num_format": "0.00"})
+    for k, (table, _, grid) in enumerate(_tables(ex), start=1):
+        sheet = book.add_worksheet(f"{k:02d} {table.table_id}")
+        row = 0
+        for line in _heading(ex, table):
+            if line:
+                sheet.write_string(row, 0, line)
+                row += 1
+        for cells in grid.header + grid.rows:
+            for c, text in enumerate(cells):
+                if _is_number(text) and row >= 4 + len(grid.header):
+                    sheet.write_number(row, c, float(text), money)
+                else:
+                    sheet.write_string(row, c, text)
+            row += 1
+        if table.statement:
+            sheet.write_string(row, 0, table.statement)
+    book.close()
+    return buffer.getvalue()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return "." in text
+
+
+def extraction_to_html(ex: Extraction, encoding: str = "gbk") -> bytes:
+    """A portal-style article page: headings and ruled tables, in the given encoding with its meta charset."""
+    parts = [f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={encoding}"></head><body>']
+    for table, _, grid in _tables(ex):
+        parts.extend(f"<p>{html.escape(line)}</p>" for line in _heading(ex, table) if line)
+        parts.append('<table border="1">')
+        for cells in grid.header + grid.rows:
+            parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        parts.append("</table>")
+        if table.statement:
+            parts.append(f"<p>{html.escape(table.statement)}</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts).encode(encoding)

@@ -1,0 +1,85 @@
+"""Word, Excel and HTML documents give the same canonical tables as the text layers they were rendered from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from io import BytesIO
+
+import docx
+import pytest
+
+from budgetwatch import formats
+from budgetwatch.errors import DocumentError, UnsupportedFormat
+from budgetwatch.extract import extract_bytes
+from budgetwatch.office_readers import html_encoding, read_docx, read_html
+from budgetwatch.render_office import extraction_to_docx, extraction_to_html, extraction_to_xlsx
+
+RENDERERS = {"docx": extraction_to_docx, "xlsx": extraction_to_xlsx, "html": extraction_to_html}
+
+
+def _amounts(extraction, tables=None):
+    return Counter(
+        (i.table_id, i.side or "", i.code or "", "" if i.code else i.label_norm, i.column_key, i.micros)
+        for i in extraction.items
+        if not i.blank and "|" not in i.column_key and (tables is None or i.table_id in tables)
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+@pytest.mark.parametrize("sample", ["huangpi", "hongshan"])
+def test_every_format_round_trips_to_identical_line_items(request, sample, fmt):
+    source = request.getfixturevalue(sample)
+    data = RENDERERS[fmt](source)
+    back = extract_bytes(data, f"{sample}.bin")  # the name says nothing: the content decides
+    rendered = {t.table_id for t in back.tables if str(t.status) in ("parsed", "declared_empty")}
+    assert len(rendered) >= 9
+    assert _amounts(back) == _amounts(source, rendered)
+    assert back.document.media_type == formats.sniff(data) != formats.TEXT
+
+
+def test_gbk_html_is_decoded_from_its_meta_charset(hongshan):
+    data = extraction_to_html(hongshan, encoding="gbk")
+    assert html_encoding(data) == "gb18030"
+    assert "部门收支总表" in "".join(read_html(data, "page.html"))
+    assert "部门收支总表" in "".join(read_html(data, "page.html", declared_encoding="GBK"))
+
+
+def test_html_rowspan_and_colspan_keep_cells_in_place():
+    page = (
+        '<html><meta charset="utf-8"><table>'
+        '<tr><td rowspan="2">项目</td><td colspan="2">本年支出</td></tr>'
+        "<tr><td>基本支出</td><td>项目支出</td></tr>"
+        "<tr><td>合计</td><td>1.00</td><td>2.00</td></tr></table></html>"
+    ).encode()
+    assert read_html(page, "t.html") == ["项目\t本年支出\t", "\t基本支出\t项目支出", "合计\t1.00\t2.00"]
+
+
+def test_docx_merged_cells_are_counted_once():
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    merged = table.cell(0, 1).merge(table.cell(0, 2))
+    merged.text = "本年支出"
+    table.cell(1, 1).text = "1.00"
+    buffer = BytesIO()
+    document.save(buffer)
+    assert read_docx(buffer.getvalue(), "t.docx") == ["\t本年支出\t", "\t1.00\t"]
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "reason"),
+    [
+        (b"PK\x03\x04not really a zip", UnsupportedFormat, "not a document format"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, UnsupportedFormat, "legacy Office file"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, UnsupportedFormat, "image/png"),
+    ],
+    ids=["broken-zip", "legacy-ole", "image"],
+)
+def test_files_that_are_not_readable_documents_say_why(data, error, reason):
+    with pytest.raises(error, match=reason):
+        extract_bytes(data, "upload.bin")
+
+
+def test_truncated_office_files_are_clear_errors(hongshan):
+    docx_bytes = extraction_to_docx(hongshan)
+    with pytest.raises(DocumentError, match=r"cut\.docx"):
+        extract_bytes(docx_bytes[: len(docx_bytes) // 2], "cut.docx")
