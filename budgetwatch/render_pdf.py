@@ -137,6 +137,7 @@ def render_tables(
     title: str | None = None,
     user_password: str | None = None,
     owner_password: str | None = None,
+    narrative: list[str] | None = None,
 ) -> bytes:
     """A PDF of the given tables, each under its printed number, title, 部门 and 单位 lines.
 
@@ -197,12 +198,25 @@ def render_tables(
         if table.statement:
             story.append(Paragraph(table.statement, text))
         story.append(PageBreak())
+    for paragraph in narrative or ():
+        story.append(Paragraph(paragraph, text))
     doc.build(story)
     return buffer.getvalue()
 
 
-def extraction_to_pdf(ex: Extraction, **options) -> bytes:
-    """The standard tables of an extraction rendered as a PDF (tables of other layouts are left out)."""
+def narrative_paragraphs(ex: Extraction) -> list[str]:
+    """The document's text outside its tables (and outside any tab-separated annex table), line by line."""
+    inside = {n for t in ex.tables if t.lines for n in range(t.lines[0], t.lines[1] + 1)}
+    return [
+        line.strip()
+        for n, line in enumerate(ex.text.splitlines(), start=1)
+        if n not in inside and line.strip() and "\t" not in line
+    ]
+
+
+def extraction_to_pdf(ex: Extraction, *, with_narrative: bool = False, **options) -> bytes:
+    """The standard tables of an extraction rendered as a PDF (tables of other layouts are left out), optionally
+    followed by the document's narrative text."""
     chosen = []
     for table in ex.tables:
         spec = catalogue.table(table.table_id)
@@ -215,5 +229,6 @@ def extraction_to_pdf(ex: Extraction, **options) -> bytes:
         department=ex.document.department or "",
         year=ex.document.fiscal_year,
         title=ex.document.title,
+        narrative=narrative_paragraphs(ex) if with_narrative else None,
         **options,
     )
