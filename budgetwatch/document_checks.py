@@ -31,6 +31,9 @@ def _finding(rule: Rule, detail: str, locations: list[Location] | None = None, *
 
 
 def completeness(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    if not ex.tables and not ex.facts and ex.document.kind is None:
+        yield _finding(rule, f"{ex.document.source} 无可读文本（可能全部为图片）")
+        return
     missing = [t for t in ex.tables if t.status in (TableStatus.MISSING, TableStatus.IMAGE_ONLY)]
     if missing:
         names = "、".join(f"{t.table_id} {t.title}" for t in missing)

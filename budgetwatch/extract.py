@@ -115,7 +115,13 @@ def _missing_tables(kind: str | None, found: set[str], empty_section: str | None
 
 
 def extract_text(
-    text: str, *, source: str, sha256: str, media_type: str = "text/plain", line_pages: list[int] | None = None
+    text: str,
+    *,
+    source: str,
+    sha256: str,
+    media_type: str = "text/plain",
+    line_pages: list[int] | None = None,
+    image_pages: list[int] | None = None,
 ) -> Extraction:
     """Canonical extraction of one text layer (with the page of each line, for paged formats)."""
     lines = text.splitlines()
@@ -147,7 +153,13 @@ def extract_text(
         _set_pages(tables, items, line_pages)
     sections = table_sections(lines)
     empty_section = sections[-1].text if sections and not spans else None
-    tables.extend(_missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section))
+    missing = _missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section)
+    if image_pages:
+        for table in missing:
+            table.status = TableStatus.IMAGE_ONLY
+            table.pages = list(image_pages)
+            table.notes = [f"not in the text; pages {', '.join(map(str, image_pages))} are images (OCR not installed)"]
+    tables.extend(missing)
     in_tables = {i for s in spans for i in range(s.start, s.end)}
     # tab-separated lines outside the standard tables are annex tables, not narrative
     narrative_lines = [(i + 1, line) for i, line in enumerate(lines) if i not in in_tables and "\t" not in line]
@@ -163,7 +175,14 @@ def extract_bytes(data: bytes, source: str) -> Extraction:
     kind = formats.sniff(data)
     if kind == formats.PDF:
         pdf = read_pdf(data, source)
-        return extract_text("\n".join(pdf.lines), source=source, sha256=sha, media_type=kind, line_pages=pdf.pages)
+        return extract_text(
+            "\n".join(pdf.lines),
+            source=source,
+            sha256=sha,
+            media_type=kind,
+            line_pages=pdf.pages,
+            image_pages=pdf.image_pages,
+        )
     if kind == formats.DOCX:
         return extract_text("\n".join(read_docx(data, source)), source=source, sha256=sha, media_type=kind)
     if kind in (formats.XLSX, formats.OLE):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from budgetwatch.errors import DocumentError
 
@@ -22,6 +22,25 @@ class PdfText:
     lines: list[str]
     pages: list[int]  # the 1-based page of each line
     page_count: int
+    image_pages: list[int] = field(default_factory=list)  # pages that are a picture with (almost) no text
+
+
+IMAGE_PAGE_TEXT = 20  # fewer characters than this on a page…
+IMAGE_PAGE_COVER = 0.3  # …and images covering more than this share of it: a scanned or pasted page
+
+
+def _image_page(pdfium_page, text: str) -> bool:
+    import pypdfium2.raw as pdfium_c  # noqa: PLC0415
+
+    if len(text.strip()) >= IMAGE_PAGE_TEXT:
+        return False
+    width, height = pdfium_page.get_size()
+    covered = 0.0
+    for obj in pdfium_page.get_objects(max_depth=2):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            left, bottom, right, top = obj.get_bounds()
+            covered += max(0.0, right - left) * max(0.0, top - bottom)
+    return covered >= IMAGE_PAGE_COVER * width * height
 
 
 def _cell(text: str | None) -> str:
@@ -124,12 +143,15 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
     lines: list[str] = []
     pages: list[int] = []
     cid_text: dict[str, str] = {}
+    image_pages: list[int] = []
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for number in range(1, count + 1):
                 pdfium_page = pdfium_doc[number - 1]
                 if not _ruled(pdfium_page):
                     block = _plain_lines(pdfium_page)
+                    if _image_page(pdfium_page, "".join(block)):
+                        image_pages.append(number)
                     lines.extend(block)
                     pages.extend([number] * len(block))
                     continue
@@ -149,4 +171,4 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
         raise DocumentError(source, f"PDF could not be read ({type(exc).__name__}: {exc})") from exc
     finally:
         pdfium_doc.close()
-    return PdfText(lines=lines, pages=pages, page_count=count)
+    return PdfText(lines=lines, pages=pages, page_count=count, image_pages=image_pages)

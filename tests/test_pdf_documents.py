@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
 import pytest
+from PIL import Image, ImageDraw
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 
 from budgetwatch import formats
+from budgetwatch.checking import validate_extractions
 from budgetwatch.errors import DocumentError
 from budgetwatch.extract import extract_bytes
 from budgetwatch.narrative_checks import narrative_findings
@@ -96,3 +104,45 @@ def test_narrative_pages_are_read_as_text_and_yield_the_same_facts(huangpi):
     # the narrative checks find the same share errors in the PDF as in the text layer
     shares = sorted(f.actual for f in narrative_findings(back) if f.check_id == "N-01")
     assert shares == ["6.95%", "83.70%"]
+
+
+def _scanned_budget_pdf() -> bytes:
+    """A budget whose narrative is text and whose table part is a picture of a ruled table."""
+    picture = Image.new("RGB", (1200, 800), "white")
+    draw = ImageDraw.Draw(picture)
+    for y in range(50, 750, 40):
+        draw.line([(50, y), (1150, y)], fill="black")
+    png = io.BytesIO()
+    picture.save(png, "PNG")
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=landscape(A4))
+    page.setFont("STSong-Light", 12)
+    for k, line in enumerate(["武汉市某区医疗保障局2024年部门预算", "第一部分 概况", "第二部分 2024年部门预算表"]):
+        page.drawString(40, 500 - 20 * k, line)
+    page.showPage()
+    page.drawImage(ImageReader(io.BytesIO(png.getvalue())), 20, 20, width=800, height=550)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def test_tables_published_as_images_are_image_only():
+    ex = extract_bytes(_scanned_budget_pdf(), "scanned.pdf")
+    assert str(ex.document.kind) == "budget"
+    assert {str(t.status) for t in ex.tables} == {"image_only"}
+    assert ex.tables[0].pages == [2] and "images" in ex.tables[0].notes[0]
+
+
+def test_a_document_without_any_text_is_reported(tmp_path):
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=landscape(A4))
+    picture = Image.new("RGB", (400, 300), "white")
+    png = io.BytesIO()
+    picture.save(png, "PNG")
+    page.drawImage(ImageReader(io.BytesIO(png.getvalue())), 20, 20, width=800, height=550)
+    page.showPage()
+    page.save()
+    (report,) = validate_extractions([extract_bytes(out.getvalue(), "all-images.pdf")])
+    assert [(f.check_id, str(f.severity)) for f in report.findings] == [("C-01", "error")]
+    assert "无可读文本" in report.findings[0].message
