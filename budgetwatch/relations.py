@@ -101,6 +101,8 @@ _CELL_PARTS = (("t_cell", "p_cells"), ("l_cells", "r_cells"), ("l_cell", "r_cell
 def _with_cells(frame: pl.DataFrame) -> pl.DataFrame:
     """Gather the cells involved, for the comparisons that fail only (building lists for every row is costly)."""
     for first, rest in _CELL_PARTS:
+        if first in frame.columns and rest not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=COMPARISON_COLUMNS["cells"]).alias(rest))
         if first in frame.columns:
             failing = pl.col("actual") != pl.col("expected")
             bad = frame.filter(failing).with_columns(
@@ -282,54 +284,33 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
         return _empty()
     parent, parent_level = _parent_exprs()
     keys = ["sha256", "instance", "column_key", "parent", "parent_level"]
-    children = (
-        coded.with_columns(parent.alias("parent"), parent_level.alias("parent_level"))
-        .group_by(keys)
-        .agg(
-            pl.col("value").sum().alias("expected"),
-            pl.col("tol").sum().alias("p_tol"),
-            pl.col("present").sum().cast(pl.Int32).alias("p_n"),
-            pl.col("decimals").max().alias("p_dec"),
-            pl.col("code").str.join(" + ").alias("other"),
-            cell().filter(pl.col("present")).alias("p_cells"),
-        )
+    coded = coded.with_columns(parent.alias("parent"), parent_level.alias("parent_level"))
+    children = coded.group_by(keys).agg(
+        pl.col("value").sum().alias("expected"),
+        pl.col("tol").sum().alias("p_tol"),
+        pl.col("present").sum().cast(pl.Int32).alias("p_n"),
+        pl.col("decimals").max().alias("p_dec"),
     )
+    parent_columns = [
+        "sha256",
+        "instance",
+        "column_key",
+        pl.col("value").alias("actual"),
+        pl.col("tol").alias("t_tol"),
+        pl.col("present").cast(pl.Int32).alias("t_n"),
+        (~pl.col("present")).alias("actual_blank"),
+        cell().alias("t_cell"),
+        pl.col("label").alias("row_label"),
+        "code",
+        "line",
+        pl.col("decimals").alias("t_dec"),
+    ]
+    unit_or_level = pl.when(pl.col("code_scheme") == "unit").then(pl.lit(None, dtype=pl.String)).otherwise("level")
     parents = pl.concat(
         [
-            coded.select(
-                "sha256",
-                "instance",
-                "column_key",
-                pl.col("code").alias("parent"),
-                pl.when(pl.col("code_scheme") == "unit")
-                .then(pl.lit(None, dtype=pl.String))
-                .otherwise(pl.col("level"))
-                .alias("parent_level"),
-                pl.col("value").alias("actual"),
-                pl.col("tol").alias("t_tol"),
-                pl.col("present").cast(pl.Int32).alias("t_n"),
-                (~pl.col("present")).alias("actual_blank"),
-                cell().alias("t_cell"),
-                pl.col("label").alias("row_label"),
-                "code",
-                "line",
-                pl.col("decimals").alias("t_dec"),
-            ),
+            coded.select(*parent_columns, pl.col("code").alias("parent"), unit_or_level.alias("parent_level")),
             t.filter(is_total_row()).select(
-                "sha256",
-                "instance",
-                "column_key",
-                pl.lit("__total__").alias("parent"),
-                pl.lit("__total__").alias("parent_level"),
-                pl.col("value").alias("actual"),
-                pl.col("tol").alias("t_tol"),
-                pl.col("present").cast(pl.Int32).alias("t_n"),
-                (~pl.col("present")).alias("actual_blank"),
-                cell().alias("t_cell"),
-                pl.col("label").alias("row_label"),
-                "code",
-                "line",
-                pl.col("decimals").alias("t_dec"),
+                *parent_columns, pl.lit("__total__").alias("parent"), pl.lit("__total__").alias("parent_level")
             ),
         ]
     )
@@ -345,7 +326,16 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
         )
         .filter(pl.col("n_values") > 0)
     )
-    return _finish(joined, rule.id)
+    # the children's cells and codes are gathered for the sums that fail only
+    bad = joined.filter(pl.col("actual") != pl.col("expected"))
+    evidence = (
+        coded.join(bad.select(keys), on=keys, how="semi", nulls_equal=True)
+        .group_by(keys)
+        .agg(cell().filter(pl.col("present")).alias("p_cells"), pl.col("code").str.join(" + ").alias("other"))
+    )
+    bad = bad.join(evidence, on=keys, how="left", nulls_equal=True)
+    good = joined.filter(pl.col("actual") == pl.col("expected"))
+    return pl.concat([_finish(bad, rule.id), _finish(good, rule.id)])
 
 
 def _cell_values(items: pl.DataFrame, tables: pl.DataFrame, ref: CellRef) -> pl.DataFrame:
