@@ -56,9 +56,15 @@ def cell() -> pl.Expr:
     )
 
 
+NEEDED = (
+    "sha256", "table_id", "instance", "side", "row_key", "row_order", "label", "label_norm",
+    "code", "code_scheme", "level", "column_key", "micros", "blank", "decimals", "line",
+)  # fmt: skip
+
+
 def prepare(items: pl.DataFrame) -> pl.DataFrame:
     """Add what every relation needs: value (blank = 0), present, and the rounding allowance of each printed value."""
-    return items.with_columns(
+    return items.select(NEEDED).with_columns(
         pl.col("instance").fill_null(""),
         pl.col("side").fill_null(""),
         pl.col("micros").fill_null(0).alias("value"),
