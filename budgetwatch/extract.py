@@ -10,6 +10,7 @@ from budgetwatch.canonical import raw_to_items
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
 from budgetwatch.layout_text import read_layout
+from budgetwatch.limits import Limits, check_size, check_zip
 from budgetwatch.locate import Span, locate_tables, table_sections
 from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
 from budgetwatch.office_readers import read_docx, read_excel, read_html
@@ -167,14 +168,18 @@ def extract_text(
     return Extraction(document=document, tables=tables, items=items, facts=facts, text=text)
 
 
-def extract_bytes(data: bytes, source: str) -> Extraction:
+def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Extraction:
     """Canonical extraction of a document given as bytes, whatever its format says it is."""
+    limits = limits or Limits.from_env()
     sha = hashlib.sha256(data).hexdigest()
     if not data:
         raise DocumentError(source, "empty file (0 bytes)")
+    check_size(data, source, limits)
     kind = formats.sniff(data)
+    if kind in (formats.DOCX, formats.XLSX):
+        check_zip(data, source, limits)
     if kind == formats.PDF:
-        pdf = read_pdf(data, source)
+        pdf = read_pdf(data, source, max_pages=limits.max_pages)
         return extract_text(
             "\n".join(pdf.lines),
             source=source,

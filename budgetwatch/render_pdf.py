@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from budgetwatch import catalogue
 from budgetwatch.catalogue import TableSpec
@@ -18,11 +18,50 @@ FONT = "STSong-Light"
 RENDERABLE = ("function", "economic", "units", "projects", "single", "two_sided", "groups")
 
 
+VARIANTS = ("vertical_headers", "spaced_numbers", "merged_headers")
+
+
 @dataclass(slots=True)
 class Grid:
     header: list[list[str]]  # header rows, the last one the 栏次 row
     rows: list[list[str]]
     widths: list[float]  # relative column widths
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (col0, row0, col1, row1) merged cells
+
+
+def _spaced(text: str) -> str:
+    """A number as glyph-by-glyph PDFs give it back: 2,031.52 → 2, 031. 52."""
+    return text.replace(",", ", ").replace(".", ". ") if text and text[0].isdigit() else text
+
+
+def _vertical(text: str) -> str:
+    return "\n".join(text) if text and not text.isdigit() else text
+
+
+def apply_variants(spec: TableSpec, grid: Grid, variants: tuple[str, ...]) -> Grid:
+    """Realistic deformations of a rendered table: one character a line in headers, spaced numbers, merged headers."""
+    if "merged_headers" in variants and spec.layout in ("function", "economic", "units", "projects", "single"):
+        lead = len(grid.widths) - len(spec.columns)
+        parents = [c.parents[0] if c.parents else "" for c in spec.columns]
+        if any(parents):
+            top = [""] * lead + parents
+            spans = []
+            k = 0
+            while k < len(parents):
+                j = k
+                while j + 1 < len(parents) and parents[j + 1] == parents[k] and parents[k]:
+                    j += 1
+                if j > k:
+                    spans.append((lead + k, 0, lead + j, 0))
+                    for m in range(k + 1, j + 1):
+                        top[lead + m] = ""
+                k = j + 1
+            grid = Grid([top, *grid.header], grid.rows, grid.widths, spans)
+    if "vertical_headers" in variants:
+        grid.header = [[_vertical(c) for c in row] for row in grid.header[:-1]] + [grid.header[-1]]
+    if "spaced_numbers" in variants:
+        grid.rows = [[_spaced(c) for c in row] for row in grid.rows]
+    return grid
 
 
 def _amount(item: LineItem | None) -> str:
@@ -138,6 +177,7 @@ def render_tables(
     user_password: str | None = None,
     owner_password: str | None = None,
     narrative: list[str] | None = None,
+    variants: tuple[str, ...] = (),
 ) -> bytes:
     """A PDF of the given tables, each under its printed number, title, 部门 and 单位 lines.
 
@@ -175,7 +215,7 @@ def render_tables(
     usable = page[0] - 56
     for table, items in tables:
         spec = catalogue.table(table.table_id)
-        grid = table_grid(spec, items)
+        grid = apply_variants(spec, table_grid(spec, items), variants)
         story.append(Paragraph(table.printed_number or "", text))
         story.append(Paragraph(f"{year or ''} 年度{spec.title}" if year else spec.title, heading))
         story.append(Paragraph(f"部门：{department}", text))
@@ -191,6 +231,7 @@ def render_tables(
                     ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                     ("ALIGN", (0, 0), (-1, -1), "CENTER"),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    *[("SPAN", (c0, r0), (c1, r1)) for c0, r0, c1, r1 in grid.spans],
                 ]
             )
         )

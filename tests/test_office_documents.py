@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from io import BytesIO
 
@@ -11,6 +12,7 @@ import pytest
 from budgetwatch import formats
 from budgetwatch.errors import DocumentError, UnsupportedFormat
 from budgetwatch.extract import extract_bytes
+from budgetwatch.limits import Limits
 from budgetwatch.office_readers import html_encoding, read_docx, read_html
 from budgetwatch.render_office import extraction_to_docx, extraction_to_html, extraction_to_xlsx
 
@@ -83,3 +85,18 @@ def test_truncated_office_files_are_clear_errors(hongshan):
     docx_bytes = extraction_to_docx(hongshan)
     with pytest.raises(DocumentError, match=r"cut\.docx"):
         extract_bytes(docx_bytes[: len(docx_bytes) // 2], "cut.docx")
+
+
+def test_a_decompression_bomb_is_refused(hongshan):
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("[Content_Types].xml", "<Types/>")
+        bomb.writestr("word/document.xml", b"\x00" * 3_000_000)
+    with pytest.raises(DocumentError, match=r"bomb\.docx: expands to 3,000,008 bytes"):
+        extract_bytes(buffer.getvalue(), "bomb.docx", Limits(max_unzipped=2_000_000))
+
+
+def test_files_over_the_size_cap_are_refused(hongshan):
+    data = extraction_to_docx(hongshan)
+    with pytest.raises(DocumentError, match=r"big\.docx: .* more than the limit of 1,000"):
+        extract_bytes(data, "big.docx", Limits(max_bytes=1000))

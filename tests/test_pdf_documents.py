@@ -18,7 +18,7 @@ from budgetwatch.checking import validate_extractions
 from budgetwatch.errors import DocumentError
 from budgetwatch.extract import extract_bytes
 from budgetwatch.narrative_checks import narrative_findings
-from budgetwatch.render_pdf import extraction_to_pdf
+from budgetwatch.render_pdf import VARIANTS, extraction_to_pdf
 
 
 def _amounts(extraction, tables=None):
@@ -146,3 +146,9 @@ def test_a_document_without_any_text_is_reported(tmp_path):
     (report,) = validate_extractions([extract_bytes(out.getvalue(), "all-images.pdf")])
     assert [(f.check_id, str(f.severity)) for f in report.findings] == [("C-01", "error")]
     assert "无可读文本" in report.findings[0].message
+
+
+@pytest.mark.parametrize("variants", [(v,) for v in VARIANTS] + [VARIANTS], ids="+".join)
+def test_deformed_renderings_read_back_the_same(hongshan, variants):
+    back = extract_bytes(extraction_to_pdf(hongshan, variants=variants), "variant.pdf")
+    assert _amounts(back) == _amounts(hongshan, {f"budget.{n:02d}" for n in range(1, 11)})
