@@ -243,10 +243,15 @@ def _check_list(
     diff = _value(total) - listed
     tolerance = _half_unit(total.decimals) + sum(_half_unit(g.decimals) for g in items)
     raws = " + ".join(g.raw for g in items)
-    numbers = {"expected": str(listed), "actual": str(_value(total)), "difference": str(diff)}
+    places = max([total.decimals, *(g.decimals for g in items)])
+    numbers = {
+        "expected": format_micros(int(listed * MICROS), places),
+        "actual": format_micros(total.micros, places),
+        "difference": format_micros(int(diff * MICROS), places),
+    }
     if diff != 0:
         severity, category = ("warning", "rounding") if abs(diff) <= tolerance else ("error", "narrative")
-        detail = f"{total.subject} {total.raw} ≠ {raws} = {listed}"
+        detail = f"{total.subject} {total.raw} ≠ {raws} = {numbers['expected']}"
         yield _finding(rule, severity, category, detail, items[0], **numbers)
     said = _COUNT_OF_ITEMS.search(squeeze(total.sentence))
     if said and int(said.group(1)) != len(items):
@@ -259,6 +264,45 @@ def _check_list(
             expected=said.group(1),
             actual=str(len(items)),
         )
+
+
+def _function_code_of(subject: str) -> codes.Code | None:
+    """The 类 or 款 a narrative subject names (卫生健康支出（合计）, 医疗救助（合计）, 行政事业单位医疗), if any."""
+    name = re.sub(r"(?:类支出|（类）|\(类\)|（款）|\(款\)|（合计）|\(合计\)|合计|类)$", "", subject)
+    name = re.sub(r"^(?:其中|主要用于|用于)", "", name)
+    if not name:
+        return None
+    found = codes.function_class_by_name(name, exact=True)
+    return found or _kuan_by_name().get(name)
+
+
+def _kuan_by_name() -> dict[str, codes.Code]:
+    names: dict[str, list[codes.Code]] = {}
+    for c in codes.codes():
+        if c.scheme == "function" and c.level == "款":
+            for n in c.names:
+                names.setdefault(n, []).append(c)
+    return {n: cs[0] for n, cs in names.items() if len({c.code for c in cs}) == 1}
+
+
+def narrative_hierarchy(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A class total the text states equals the 款 amounts it goes on to state for that class."""
+    blocks: list[tuple[NarrativeFact, codes.Code, dict[str, NarrativeFact]]] = []
+    for f in ex.facts:
+        if f.unit != "万元" or f.kind not in ("total", "amount"):
+            continue
+        code = _function_code_of(f.subject)
+        if code is None:
+            continue
+        if code.level == "类":
+            blocks.append((f, code, {}))
+        elif code.level == "款" and blocks and code.parent == blocks[-1][1].code:
+            blocks[-1][2].setdefault(code.code, f)
+    for total, _, parts in blocks:
+        if len(parts) < 2:
+            continue
+        items = list(parts.values())
+        yield from _check_list(rule, total, items, [])
 
 
 def _class_of(subject: str) -> codes.Code | None:
@@ -347,6 +391,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_list_sum": list_sums,
     "narrative_class": class_amounts,
     "narrative_table": table_totals,
+    "narrative_hierarchy": narrative_hierarchy,
 }
 
 

@@ -31,6 +31,7 @@ NARRATIVE_RELATIONS = (
     "narrative_list_sum",
     "narrative_class",
     "narrative_table",
+    "narrative_hierarchy",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

@@ -82,3 +82,13 @@ def test_a_total_stated_in_the_text_must_agree_with_its_table():
     assert changed != text
     (finding,) = [f for f in _check(changed) if f.check_id == "N-06"]
     assert finding.actual == "1575.80 万元" and finding.expected == "1573.80"
+
+
+def test_class_total_equals_the_kuan_amounts_stated_for_it():
+    text = (
+        "三、支出安排情况\n卫生健康支出（合计）300.00万元。其中行政事业单位医疗100.00万元。\n"
+        "医疗救助（合计）200.00万元，其中城乡医疗救助200.00万元。\n住房保障支出（合计）5.00万元。\n"
+    )
+    assert [f for f in _check(text) if f.check_id == "N-07"] == []
+    (finding,) = [f for f in _check(text.replace("300.00万元", "310.00万元")) if f.check_id == "N-07"]
+    assert (str(finding.severity), finding.expected, finding.actual) == ("error", "300.00", "310.00")

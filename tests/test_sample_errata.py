@@ -31,6 +31,8 @@ EXPECTED = [
     ("caidian", "CD-00", "C-01", "error", "completeness", "images"),
     ("caidian", "CD-03", "N-04", "warning", "rounding", "8064.77"),
     ("caidian", "CD-04", "N-04", "warning", "rounding", "225.89"),
+    ("caidian", "CD-05", "N-07", "warning", "rounding", "7709.67万元 ≠"),
+    ("caidian", "CD-05", "N-07", "error", "narrative", "7644.67万元 ≠"),
     ("caidian", "CD-06", "N-04", "warning", "rounding", "1387.05"),
     ("caidian", "CD-08", "N-04", "warning", "rounding", "7140.06"),
     ("caidian", "CD-10", "N-04", "error", "narrative", "1189.16"),
