@@ -119,6 +119,21 @@ def _with_cells(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
+def _checked_cell() -> list:
+    """The columns that describe the cell an identity checks (the total, the parent)."""
+    return [
+        pl.col("value").alias("actual"),
+        pl.col("tol").alias("t_tol"),
+        pl.col("present").cast(pl.Int32).alias("t_n"),
+        (~pl.col("present")).alias("actual_blank"),
+        cell().alias("t_cell"),
+        pl.col("label").alias("row_label"),
+        "code",
+        "line",
+        pl.col("decimals").alias("t_dec"),
+    ]
+
+
 def _finish(frame: pl.DataFrame, check_id: str) -> pl.DataFrame:
     frame = _with_cells(
         frame.with_columns(
@@ -208,19 +223,7 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             sign = pl.when(row_mask(p)).then(s).otherwise(sign)
         label = " + ".join(f"{'-' if s < 0 else ''}{p}" for p, s in parts)
     keys = ["sha256", "instance", "column_key"]
-    total = t.filter(row_mask(rule.total)).select(  # type: ignore[arg-type]
-        *keys,
-        pl.col("value").alias("actual"),
-        pl.col("tol").alias("t_tol"),
-        pl.col("present").cast(pl.Int32).alias("t_n"),
-        (~pl.col("present")).alias("actual_blank"),
-        cell().alias("t_cell"),
-        pl.col("label").alias("row_label"),
-        "code",
-        "side",
-        "line",
-        pl.col("decimals").alias("t_dec"),
-    )
+    total = t.filter(row_mask(rule.total)).select(*keys, "side", *_checked_cell())  # type: ignore[arg-type]
     summed = (
         t.filter(part_mask & ~row_mask(rule.total))  # type: ignore[arg-type]
         .with_columns(sign.alias("sign"))
@@ -297,20 +300,7 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
         pl.col("present").sum().cast(pl.Int32).alias("p_n"),
         pl.col("decimals").max().alias("p_dec"),
     )
-    parent_columns = [
-        "sha256",
-        "instance",
-        "column_key",
-        pl.col("value").alias("actual"),
-        pl.col("tol").alias("t_tol"),
-        pl.col("present").cast(pl.Int32).alias("t_n"),
-        (~pl.col("present")).alias("actual_blank"),
-        cell().alias("t_cell"),
-        pl.col("label").alias("row_label"),
-        "code",
-        "line",
-        pl.col("decimals").alias("t_dec"),
-    ]
+    parent_columns = ["sha256", "instance", "column_key", *_checked_cell()]
     unit_or_level = pl.when(pl.col("code_scheme") == "unit").then(pl.lit(None, dtype=pl.String)).otherwise("level")
     parents = pl.concat(
         [

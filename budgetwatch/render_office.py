@@ -6,19 +6,12 @@ import html
 import io
 
 from budgetwatch import catalogue
-from budgetwatch.model import Extraction, LineItem, Table, TableStatus
-from budgetwatch.render_pdf import RENDERABLE, Grid, table_grid
+from budgetwatch.model import Extraction, LineItem, Table
+from budgetwatch.render_pdf import Grid, renderable_tables, table_grid
 
 
 def _tables(ex: Extraction) -> list[tuple[Table, list[LineItem], Grid]]:
-    out = []
-    for table in ex.tables:
-        spec = catalogue.table(table.table_id)
-        if table.status not in (TableStatus.PARSED, TableStatus.DECLARED_EMPTY) or spec.layout not in RENDERABLE:
-            continue
-        items = [i for i in ex.items if i.table_id == table.table_id and i.instance == table.instance]
-        out.append((table, items, table_grid(spec, items)))
-    return out
+    return [(t, items, table_grid(catalogue.table(t.table_id), items)) for t, items in renderable_tables(ex)]
 
 
 def _heading(ex: Extraction, table: Table) -> list[str]:

@@ -245,6 +245,17 @@ def render_tables(
     return buffer.getvalue()
 
 
+def renderable_tables(ex: Extraction) -> list[tuple[Table, list[LineItem]]]:
+    """The tables of an extraction the renderers draw as grids, each with its line items."""
+    out = []
+    for table in ex.tables:
+        spec = catalogue.table(table.table_id)
+        if table.status not in (TableStatus.PARSED, TableStatus.DECLARED_EMPTY) or spec.layout not in RENDERABLE:
+            continue
+        out.append((table, [i for i in ex.items if i.table_id == table.table_id and i.instance == table.instance]))
+    return out
+
+
 def narrative_paragraphs(ex: Extraction) -> list[str]:
     """The document's text outside its tables (and outside any tab-separated annex table), line by line."""
     inside = {n for t in ex.tables if t.lines for n in range(t.lines[0], t.lines[1] + 1)}
@@ -258,15 +269,8 @@ def narrative_paragraphs(ex: Extraction) -> list[str]:
 def extraction_to_pdf(ex: Extraction, *, with_narrative: bool = False, **options) -> bytes:
     """The standard tables of an extraction rendered as a PDF (tables of other layouts are left out), optionally
     followed by the document's narrative text."""
-    chosen = []
-    for table in ex.tables:
-        spec = catalogue.table(table.table_id)
-        if table.status not in (TableStatus.PARSED, TableStatus.DECLARED_EMPTY) or spec.layout not in RENDERABLE:
-            continue
-        items = [i for i in ex.items if i.table_id == table.table_id and i.instance == table.instance]
-        chosen.append((table, items))
     return render_tables(
-        chosen,
+        renderable_tables(ex),
         department=ex.document.department or "",
         year=ex.document.fiscal_year,
         title=ex.document.title,
