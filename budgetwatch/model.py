@@ -127,6 +127,7 @@ class NarrativeFact:
     line: int
     offset: int  # character offset of the number within the sentence
     decimals: int = 2
+    after: str = ""  # the words right after the number and its unit (…8 个二级项目 → 二级项目)
 
     @property
     def value(self) -> Decimal:
@@ -228,6 +229,7 @@ FACT_SCHEMA: dict[str, pl.DataType] = {
     "sentence": pl.String(),
     "line": pl.Int32(),
     "offset": pl.Int32(),
+    "after": pl.String(),
 }
 
 DOCUMENT_SCHEMA: dict[str, pl.DataType] = {

@@ -126,6 +126,7 @@ def facts(lines: Iterable[tuple[int, str]]) -> list[NarrativeFact]:
                     line=sentence.line,
                     offset=m.start(),
                     decimals=decimals,
+                    after=re.split(r"[，,。；;：:、（()）\s\d]", sentence.text[m.end() :], maxsplit=1)[0][:12],
                 )
             )
     return out

@@ -384,6 +384,43 @@ def table_totals(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         )
 
 
+_COUNT_LEAD = re.compile(r"^(?:其中|共|合计|累计|我部门|本部门|我单位|本单位)")
+
+
+def _count_key(f: NarrativeFact) -> tuple[str, str] | None:
+    """What a count is of: (owner, 项目) for project counts, else (subject, unit) when the subject is specific."""
+    if "项目" in f.subject + f.after and f.unit == "个":
+        owner = _COUNT_LEAD.sub("", f.subject.split("涉及")[0]) if "涉及" in f.subject else None
+        return None if owner is None else (owner, "项目")
+    subject = _COUNT_LEAD.sub("", f.subject)
+    if len(subject) < 4 or re.search(r"[\d、]", subject):
+        return None
+    return subject, f.unit
+
+
+def repeated_counts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """The same count said twice with different numbers (项目 5 个 … 8 个二级项目; 赔付 6.7 万人次 … 11.35 万人次)."""
+    seen: dict[tuple[str, str], NarrativeFact] = {}
+    reported: set[tuple[str, str]] = set()
+    for f in ex.facts:
+        if f.kind != "count" or (key := _count_key(f)) is None:
+            continue
+        first = seen.setdefault(key, f)
+        # within one paragraph the same words may name two things (编制 6 人 … 实有 5 人): compare across paragraphs
+        if first.micros != f.micros and first.line != f.line and key not in reported:
+            reported.add(key)
+            what = "、".join(x for x in key if x) or key[1]
+            yield _finding(
+                rule,
+                "error",
+                "narrative",
+                f"{what}：第{first.line}行为{first.raw}{first.after}，第{f.line}行为{f.raw}{f.after}",
+                f,
+                expected=first.raw,
+                actual=f.raw,
+            )
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_share": shares,
     "narrative_completion": completion_rates,
@@ -392,6 +429,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_class": class_amounts,
     "narrative_table": table_totals,
     "narrative_hierarchy": narrative_hierarchy,
+    "narrative_repeated_count": repeated_counts,
 }
 
 

@@ -32,6 +32,7 @@ NARRATIVE_RELATIONS = (
     "narrative_class",
     "narrative_table",
     "narrative_hierarchy",
+    "narrative_repeated_count",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

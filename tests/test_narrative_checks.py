@@ -92,3 +92,16 @@ def test_class_total_equals_the_kuan_amounts_stated_for_it():
     assert [f for f in _check(text) if f.check_id == "N-07"] == []
     (finding,) = [f for f in _check(text.replace("300.00万元", "310.00万元")) if f.check_id == "N-07"]
     assert (str(finding.severity), finding.expected, finding.actual) == ("error", "300.00", "310.00")
+
+
+def test_the_same_count_said_twice_differently():
+    text = (
+        "一、绩效\n共涉及项目 5 个，资金 1.00 万元。\n二、自评\n共涉及 8 个二级项目。\n"
+        "三、保障\n居民大病保险赔付 6.7 万人次。\n"
+    )
+    found = sorted(f.actual for f in _check(text) if f.check_id == "N-08")
+    assert found == ["8 个"]
+    later = text + "四、附件\n居民大病保险赔付 11.35 万人次。\n"
+    assert sorted(f.actual for f in _check(later) if f.check_id == "N-08") == ["11.35 万人次", "8 个"]
+    same_paragraph = "在职 56 人，其中：行政编制 6 人。编制 62 人，其中：行政编制 7 人。\n"
+    assert [f for f in _check(same_paragraph) if f.check_id == "N-08"] == []

@@ -20,6 +20,8 @@ EXPECTED = [
     ("huangpi", "HP-07", "F03-2", "warning", "rounding", "457.73"),
     ("huangpi", "HP-08", "N-01", "error", "narrative", "83.70%"),
     ("huangpi", "HP-09", "N-01", "error", "narrative", "6.95%"),
+    ("huangpi", "HP-11", "N-08", "error", "narrative", "第616行为5 个，第632行为8 个二级项目"),
+    ("huangpi", "HP-12", "N-08", "error", "narrative", "第659行为6.7 万人次，第956行为11.35 万人次"),
     ("huangpi", "HP-18", "T-02", "warning", "label", "指市级财政"),
     ("huangpi", "HP-18", "T-02", "warning", "label", "是指市直部门"),
     ("huangpi", "HP-18", "T-01", "warning", "template", "请依据部门收入的实际情况进行解释"),
