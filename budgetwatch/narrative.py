@@ -30,6 +30,11 @@ class Sentence:
     section: str
 
 
+def _is_heading_line(text: str) -> bool:
+    """A short numbered line without figures (三、支出决算情况说明): it stands alone even without a full stop."""
+    return _HEADING.match(text) is not None and len(text) < 30 and not re.search(r"\d", strip_numbering(text))
+
+
 def _paragraphs(lines: Iterable[tuple[int, str]]) -> list[tuple[int, str, str]]:
     """(first line, text, section) of each paragraph; wrapped lines are joined, headings start new ones."""
     out: list[list] = []
@@ -42,7 +47,7 @@ def _paragraphs(lines: Iterable[tuple[int, str]]) -> list[tuple[int, str, str]]:
             not out
             or _HEADING.match(text) is not None
             or out[-1][1][-1:] in _SENTENCE_END + "：:"
-            or (_HEADING.match(out[-1][1]) is not None and len(out[-1][1]) < 30)
+            or _is_heading_line(out[-1][1])
         )
         if _HEADING.match(text) and len(text) < 40 and not _NUMBER.search(text.split("、", 1)[-1]):
             section = text

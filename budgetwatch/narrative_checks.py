@@ -421,6 +421,60 @@ def repeated_counts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             )
 
 
+_GROUP_CLASSES = {"人员经费": ("301", "303"), "公用经费": ("302", "307", "310", "312", "399")}
+_USED_FOR = re.compile(r"(?:主要用于|主要包括|包括)[:：]?(.+?)等")
+
+
+def _economic_classes(subject: str) -> tuple[str, ...]:
+    for group, classes in _GROUP_CLASSES.items():
+        if group in subject:
+            return classes
+    for c in codes.children("economic", None):
+        if any(n and n in subject for n in c.names):
+            return (c.code,)
+    return ()
+
+
+def _bracketless(text: str) -> str:
+    return re.sub(r"[()（）]", "", text)
+
+
+def named_items(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """Spending items the text says the basic expenditure is used for, which the basic-expenditure table lacks."""
+    table_id = "final.06" if str(ex.document.kind) == "final_account" else "budget.06"
+    printed = {i.code for i in ex.items if i.table_id == table_id and i.code_scheme == "economic" and i.level == "款"}
+    if not printed:
+        return
+    done: set[tuple[int, str]] = set()
+    for f in ex.facts:
+        if not _money(f) or (f.line, f.sentence) in done:
+            continue
+        classes = _economic_classes(f.subject)
+        m = _USED_FOR.search(f.sentence[f.offset :])
+        if not classes or not m:
+            continue
+        done.add((f.line, f.sentence))
+        candidates = [c for cls in classes for c in codes.children("economic", cls)]
+        missing = []
+        for said in re.split(r"[、，,]", m.group(1)):
+            name = _bracketless(re.sub(r"^(?:在职人员|退休人员的|人员的)", "", squeeze(said)))
+            code = next(
+                (c for c in candidates if any(_bracketless(n).startswith(name) for n in c.names) and len(name) >= 2),
+                None,
+            )
+            if code is not None and code.code not in printed:
+                missing.append(f"{name}（{code.code}）")
+        if missing:
+            yield _finding(
+                rule,
+                "warning",
+                "narrative",
+                f"{f.subject}说明用于{'、'.join(missing)}，{table_id} 中没有这些科目",
+                f,
+                actual="、".join(missing),
+            )
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_share": shares,
     "narrative_completion": completion_rates,
@@ -430,6 +484,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_table": table_totals,
     "narrative_hierarchy": narrative_hierarchy,
     "narrative_repeated_count": repeated_counts,
+    "narrative_named_items": named_items,
 }
 
 

@@ -33,6 +33,7 @@ NARRATIVE_RELATIONS = (
     "narrative_table",
     "narrative_hierarchy",
     "narrative_repeated_count",
+    "narrative_named_items",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

@@ -105,3 +105,8 @@ def test_the_same_count_said_twice_differently():
     assert sorted(f.actual for f in _check(later) if f.check_id == "N-08") == ["11.35 万人次", "8 个"]
     same_paragraph = "在职 56 人，其中：行政编制 6 人。编制 62 人，其中：行政编制 7 人。\n"
     assert [f for f in _check(same_paragraph) if f.check_id == "N-08"] == []
+
+
+def test_items_named_in_the_text_but_absent_from_the_basic_table(hongshan):
+    named = [f.actual for f in narrative_findings(hongshan) if f.check_id == "N-09"]
+    assert named[0].startswith("绩效工资（30107）") and "办公费" not in named[1]
