@@ -186,6 +186,44 @@ def code_parent(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             yield _finding(rule, f"{i.table_id} {i.code} {i.label} 位于 {current[key]} 之下", [where], actual=i.code)
 
 
+_PATH = re.compile(
+    r"([\u4e00-\u9fff、]+?)[（(]类[)）]([\u4e00-\u9fff、]+?)[（(]款[)）](?:([\u4e00-\u9fff、（）()]+?)[（(]项[)）])?"
+)
+
+
+def _named(parent: str | None, name: str, level: str):
+    """The function code of that level, under that parent, whose name (or alias) is the printed name."""
+    candidates = codes.children("function", parent)
+    printed = normalise_label(re.sub(r"[（(][^（()）]*[)）]$", "", name))
+    for c in candidates:
+        if c.level == level and any(normalise_label(n) == printed for n in c.names):
+            return c
+    return None
+
+
+def classification_path(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A 类/款/项 path written in the text (X（类）Y（款）Z（项）) must exist in the code list: Y under X, Z under Y."""
+    for number, line in _text_lines(ex):
+        for m in _PATH.finditer(squeeze(line)):
+            cls, kuan, xiang = m.group(1), m.group(2), m.group(3)
+            class_code = _named(None, cls, "类")
+            if class_code is None:
+                continue
+            kuan_code = _named(class_code.code, kuan, "款")
+            if kuan_code is None:
+                elsewhere = next(
+                    (c for c in codes.codes() if c.level == "款" and normalise_label(kuan) in c.names), None
+                )
+                detail = f"“{kuan}（款）”不属于“{cls}（类）”" + (f"（属于 {elsewhere.parent}）" if elsewhere else "")
+                yield _finding(rule, f"第{number}行{detail}", [Location(line=number)], actual=m.group(0))
+                continue
+            if xiang and _named(kuan_code.code, xiang, "项") is None:
+                names = [n for c in codes.children("function", kuan_code.code) for n in c.names]
+                if not any(normalise_label(xiang).startswith(normalise_label(n)[:4]) for n in names):
+                    detail = f"“{xiang}（项）”不在“{kuan}（款）”之下"
+                    yield _finding(rule, f"第{number}行{detail}", [Location(line=number)], actual=m.group(0))
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
@@ -200,6 +238,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "unknown_code": unknown_code,
     "code_name": code_name,
     "code_parent": code_parent,
+    "classification_path": classification_path,
 }
 
 

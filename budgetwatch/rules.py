@@ -23,6 +23,7 @@ DOCUMENT_RELATIONS = (
     "unknown_code",
     "code_name",
     "code_parent",
+    "classification_path",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",

@@ -52,6 +52,7 @@ EXPECTED = [
     ("caidian", "CD-13", "N-04", "error", "narrative", "= 74"),
     ("caidian", "CD-13", "N-04", "error", "narrative", "称涉及2个项目，列出3个"),
     ("caidian", "CD-14", "N-03", "warning", "narrative_truncated", "50.43%"),
+    ("caidian", "CD-18", "K-04", "error", "classification", "“住房改革支出（款）”不属于“卫生健康支出（类）”"),
     ("caidian", "CD-16", "T-03", "warning", "label", "7999.76元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "3.72元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "万元万元"),

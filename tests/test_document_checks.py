@@ -1,0 +1,30 @@
+"""Whole-document rules on small texts made for them."""
+
+from __future__ import annotations
+
+from budgetwatch.document_checks import document_findings
+from budgetwatch.extract import extract_text
+
+
+def _findings(text: str, check_id: str):
+    ex = extract_text(text, source="t.txt", sha256="0" * 64)
+    return [f for f in document_findings(ex) if f.check_id == check_id]
+
+
+def test_classification_paths_in_the_text_must_exist():
+    good = "（3）卫生健康支出（类）医疗保障管理事务（款）行政运行（项）。年初预算为1万元。\n"
+    assert _findings(good, "K-04") == []
+    wrong_class = "6.卫生健康支出（类）住房改革支出（款）住房公积金(项):反映……\n"
+    (finding,) = _findings(wrong_class, "K-04")
+    assert "属于 221" in finding.message
+    wrong_item = "卫生健康支出（类）医疗保障管理事务（款）住房公积金（项）\n"
+    assert len(_findings(wrong_item, "K-04")) == 1
+
+
+def test_template_instructions_and_city_wording():
+    text = (
+        "武汉市洪山区医疗保障局2024年部门预算\n"
+        "（一）一般公共预算财政拨款收入：指市级财政当年拨付的资金。（请依据实际情况进行解释）\n"
+    )
+    assert [f.actual for f in _findings(text, "T-01")] == ["请依据实际情况进行解释）"]
+    assert [f.actual for f in _findings(text, "T-02")] == ["指市级财政"]
