@@ -224,6 +224,70 @@ def classification_path(ex: Extraction, rule: Rule) -> Iterator[Finding]:
                     yield _finding(rule, f"第{number}行{detail}", [Location(line=number)], actual=m.group(0))
 
 
+_CODE_LIST_HEAD = re.compile(r"使用的(?:主要)?支出功能分类科目")
+_LIST_END = re.compile(
+    r"^(?:[（(][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十\d]+部分|[一二三四五六七八九十]+、)"
+)
+_ENTRY = re.compile(r"^(\d+(?:\.\d+){0,2})\.?\s*([^：:（(]+)")
+
+
+def _named_codes(lines: list[str]) -> set[str]:
+    """项 codes of a numbered list of function names (1. 类 / 1.1 款 / 1.1.1 项, or X（类）Y（款）Z（项） lines)."""
+    found: set[str] = set()
+    current: dict[int, codes.Code] = {}
+    for line in lines:
+        flat = squeeze(line)
+        path = _PATH.search(flat)
+        if path and path.group(3):
+            cls = _named(None, path.group(1), "类")
+            kuan = _named(cls.code, path.group(2), "款") if cls else None
+            item = _named(kuan.code, path.group(3), "项") if kuan else None
+            if item:
+                found.add(item.code)
+            continue
+        m = _ENTRY.match(flat)
+        if not m:
+            continue
+        depth = m.group(1).count(".") + 1
+        level = {1: "类", 2: "款", 3: "项"}[depth]
+        parent = current.get(depth - 1)
+        if depth > 1 and parent is None:
+            continue
+        entry = _named(parent.code if parent else None, m.group(2), level)
+        if entry is None:
+            continue
+        current[depth] = entry
+        if level == "项":
+            found.add(entry.code)
+    return found
+
+
+def function_list(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """The list of function codes the text says the department uses agrees with the codes its tables use."""
+    used = {
+        i.code
+        for i in ex.items
+        if i.code_scheme == "function" and i.level == "项" and i.code and len(i.code) == 7 and i.micros
+    }
+    lines = ex.text.splitlines()
+    for k, line in enumerate(lines):
+        if not _CODE_LIST_HEAD.search(squeeze(line)):
+            continue
+        block = []
+        for follow in lines[k + 1 :]:
+            if _LIST_END.match(squeeze(follow)):
+                break
+            block.append(follow)
+        named = _named_codes(block)
+        if not named or not used:
+            continue
+        unused, unnamed = sorted(named - used), sorted(used - named)
+        if unused or unnamed:
+            listed, missing = "、".join(unused) or "无", "、".join(unnamed) or "无"
+            detail = f"第{k + 1}行起的科目清单：列出但表中未使用 {listed}；表中使用但未列出 {missing}"
+            yield _finding(rule, detail, [Location(line=k + 1)], actual="、".join(unused), expected="、".join(unnamed))
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
@@ -239,6 +303,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "code_name": code_name,
     "code_parent": code_parent,
     "classification_path": classification_path,
+    "function_list": function_list,
 }
 
 

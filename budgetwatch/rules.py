@@ -24,6 +24,7 @@ DOCUMENT_RELATIONS = (
     "code_name",
     "code_parent",
     "classification_path",
+    "function_list",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",

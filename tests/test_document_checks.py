@@ -28,3 +28,8 @@ def test_template_instructions_and_city_wording():
     )
     assert [f.actual for f in _findings(text, "T-01")] == ["请依据实际情况进行解释）"]
     assert [f.actual for f in _findings(text, "T-02")] == ["指市级财政"]
+
+
+def test_function_code_list_in_the_text_is_compared_with_the_tables(hongshan):
+    (finding,) = [f for f in document_findings(hongshan) if f.check_id == "K-05"]
+    assert finding.actual == "2080506、2101506、2101599" and finding.expected == "2010501、2080501"

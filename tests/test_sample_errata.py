@@ -27,6 +27,14 @@ EXPECTED = [
     ("huangpi", "HP-18", "T-01", "warning", "template", "请依据部门收入的实际情况进行解释"),
     ("huangpi", "HP-20", "N-02", "warning", "narrative", "除数为零"),
     ("hongshan", "HS-01", "L-02", "error", "label", "本年政府性基金预算支出"),
+    (
+        "hongshan",
+        "HS-03",
+        "K-05",
+        "warning",
+        "classification",
+        "列出但表中未使用 2080506、2101506、2101599；表中使用但未列出 2010501、2080501",
+    ),
     ("hongshan", "HS-05", "T-02", "warning", "label", "指市级财政"),
     ("hongshan", "HS-06", "N-09", "warning", "narrative", "绩效工资（30107）、职业年金缴费（30109）、医疗费（30114）"),
     (
