@@ -288,6 +288,19 @@ def function_list(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             yield _finding(rule, detail, [Location(line=k + 1)], actual="、".join(unused), expected="、".join(unnamed))
 
 
+def table_order(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """The standard tables printed out of their numbered order."""
+    printed = []
+    for t in ex.tables:
+        m = re.search(r"(\d+)", t.printed_number or "")
+        if m and t.lines:
+            printed.append((int(m.group(1)), t.printed_number))
+    numbers = [n for n, _ in printed]
+    if numbers != sorted(numbers):
+        order = "、".join(dict.fromkeys(p for _, p in printed))
+        yield _finding(rule, f"印刷顺序为 {order}", actual=order)
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
@@ -304,6 +317,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "code_parent": code_parent,
     "classification_path": classification_path,
     "function_list": function_list,
+    "table_order": table_order,
 }
 
 

@@ -25,6 +25,7 @@ DOCUMENT_RELATIONS = (
     "code_parent",
     "classification_path",
     "function_list",
+    "table_order",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",
