@@ -18,7 +18,7 @@ FONT = "STSong-Light"
 RENDERABLE = ("function", "economic", "units", "projects", "single", "two_sided", "groups")
 
 
-VARIANTS = ("vertical_headers", "spaced_numbers", "merged_headers")
+VARIANTS = ("vertical_headers", "spaced_numbers", "merged_headers", "split_codes")
 
 
 @dataclass(slots=True)
@@ -36,6 +36,24 @@ def _spaced(text: str) -> str:
 
 def _vertical(text: str) -> str:
     return "\n".join(text) if text and not text.isdigit() else text
+
+
+def _split_codes(grid: Grid) -> Grid:
+    """Codes in 类 | 款 | 项 columns, a child row leaving its parent's digits blank (as merged cells print)."""
+
+    def parts(code: str) -> list[str]:
+        if len(code) == 3:
+            return [code, "", ""]
+        if len(code) == 5:
+            return ["", code[3:], ""]
+        if len(code) == 7:
+            return ["", "", code[5:]]
+        return ["", "", ""]
+
+    header = [["科目编码", "", "", *row[1:]] for row in grid.header[:-1]]
+    header.append(["类", "款", "项", *grid.header[-1][1:]])
+    rows = [[*parts(row[0]), *row[1:]] for row in grid.rows]
+    return Grid(header, rows, [0.5, 0.5, 0.5, *grid.widths[1:]], grid.spans)
 
 
 def apply_variants(spec: TableSpec, grid: Grid, variants: tuple[str, ...]) -> Grid:
@@ -57,6 +75,8 @@ def apply_variants(spec: TableSpec, grid: Grid, variants: tuple[str, ...]) -> Gr
                         top[lead + m] = ""
                 k = j + 1
             grid = Grid([top, *grid.header], grid.rows, grid.widths, spans)
+    if "split_codes" in variants and spec.layout == "function":
+        grid = _split_codes(grid)
     if "vertical_headers" in variants:
         grid.header = [[_vertical(c) for c in row] for row in grid.header[:-1]] + [grid.header[-1]]
     if "spaced_numbers" in variants:

@@ -146,8 +146,48 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
     elif spec.layout == "groups":
         table.rows = _group_rows(spec, body, header_rows, positions)
     else:
-        table.rows = _plain_rows(spec, body, positions)
+        levels = _level_positions([*header_rows, rows[number_at][1]]) if spec.layout == "function" else {}
+        table.rows = _plain_rows(spec, body, positions, levels)
     return table
+
+
+def _level_positions(header_rows: list[list[str]]) -> dict[str, int]:
+    """Where a header prints separate 类 / 款 / 项 code columns."""
+    found: dict[str, int] = {}
+    for row in header_rows:
+        for k, cell in enumerate(row):
+            if squeeze(cell) in ("类", "款", "项"):
+                found.setdefault(squeeze(cell), k)
+    return found if len(found) >= 2 else {}
+
+
+class _SplitCodes:
+    """Rebuilds codes printed in separate 类 | 款 | 项 columns, where merged cells leave the parent's digits blank."""
+
+    def __init__(self, levels: dict[str, int]):
+        self.levels = levels
+        self.cls: str | None = None
+        self.kuan: str | None = None
+
+    def fragments(self, cells: list[str]) -> dict[str, str]:
+        return {lv: cells[k].strip() for lv, k in self.levels.items() if k < len(cells) and cells[k].strip()}
+
+    def code(self, cells: list[str]) -> str | None:
+        parts = self.fragments(cells)
+        shaped = {"类": 3, "款": 2, "项": 2}
+        if not parts or not all(v.isdigit() and len(v) == shaped[lv] for lv, v in parts.items()):
+            return None
+        if not any(lv in parts for lv in ("款", "项")):
+            self.cls, self.kuan = parts["类"], None
+            return self.cls
+        cls = parts.get("类", self.cls)
+        if cls is None:
+            return None
+        if "款" in parts:
+            self.cls, self.kuan = cls, cls + parts["款"]
+        if "项" not in parts:
+            return self.kuan
+        return (self.kuan or "") + parts["项"] if self.kuan else None
 
 
 def _cells(cells: list[str], positions: dict[int, tuple[str | None, tuple[ColumnSpec, ...]]], subset=None):
@@ -160,11 +200,19 @@ def _cells(cells: list[str], positions: dict[int, tuple[str | None, tuple[Column
     return out
 
 
-def _plain_rows(spec: TableSpec, body, positions) -> list[RawRow]:
+def _plain_rows(spec: TableSpec, body, positions, levels: dict[str, int] | None = None) -> list[RawRow]:
     first_amount = min(positions)
     code_re = ECONOMIC_CODE if spec.layout == "economic" else FUNCTION_CODE
+    split = _SplitCodes(levels) if levels else None
     out = []
     for i, cells in body:
+        joined = split.code(cells) if split else None
+        if joined is not None:
+            skip = set(split.levels.values())
+            name = " ".join(c for k, c in enumerate(cells[:first_amount]) if c and k not in skip and c != "栏次")
+            row_cells = _cells(cells, positions)
+            out.append(RawRow(label=name, cells=row_cells, line=i, code=joined))
+            continue
         lead = [c for c in cells[:first_amount] if c and c != "栏次"]
         code = next(
             (

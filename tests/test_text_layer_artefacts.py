@@ -125,3 +125,27 @@ def test_unknown_layout_is_an_unreadable_table_not_a_crash():
     table = ex.table("final.03")
     assert table.status == TableStatus.UNREADABLE
     assert "column 7 printed, the template has 6" in table.notes[0] and "lines" in table.notes[0]
+
+
+def test_codes_split_into_lei_kuan_xiang_columns_are_joined():
+    # 类 | 款 | 项 in separate columns, a child row leaving its parent's digits blank (merged cells)
+    rows = [
+        "公开03表",
+        "2024年度支出决算表",
+        "部门：武汉市某区医疗保障局",
+        "单位：万元",
+        "科目编码\t\t\t科目名称\t本年支出合计\t基本支出\t项目支出\t上缴上级支出\t经营支出\t对附属单位补助支出",
+        "类\t款\t项\t栏次\t1\t2\t3\t4\t5\t6",
+        "\t\t\t合计\t2.13\t2.13\t\t\t\t",
+        "208\t\t\t社会保障和就业支出\t2.13\t2.13\t\t\t\t",
+        "\t05\t\t行政事业单位养老支出\t2.13\t2.13\t\t\t\t",
+        "\t\t01\t行政单位离退休\t2.13\t2.13\t\t\t\t",
+    ]
+    ex = extract_text("\n".join(rows), source="split.txt", sha256="0" * 64)
+    codes = [(i.code, i.level, i.label) for i in ex.items if i.table_id == "final.03" and i.column_key == "basic"]
+    assert codes == [
+        (None, None, "合计"),
+        ("208", "类", "社会保障和就业支出"),
+        ("20805", "款", "行政事业单位养老支出"),
+        ("2080501", "项", "行政单位离退休"),
+    ]
