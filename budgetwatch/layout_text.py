@@ -96,9 +96,51 @@ def read_layout(lines: list[str], span: Span) -> RawTable:
         table.rows = _funding(spec, body, table)
     elif spec.layout == "project_detail":
         table.rows = _project_detail(spec, body, table)
+    elif spec.layout == "groups":
+        table.rows = _group_rows(spec, rest, table)
     else:
         table.rows = _coded_rows(spec, rest, table)
     return table
+
+
+_PERSONNEL_CLASSES = ("301", "303")
+
+
+def _group_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -> list[RawRow]:
+    """(code, name, amount) groups side by side on one line (基本支出明细表): split at every economic code."""
+    col = spec.columns[0]
+    footers = {f.label for f in spec.footer_rows}
+    per_group: dict[str, list[RawRow]] = {"personnel": [], "public": []}
+    footer_rows: list[RawRow] = []
+    for i, text in rest:
+        if _collect_notes(text, table):
+            continue
+        entry: dict | None = None
+        entries: list[dict] = []
+        for token in text.split():
+            if ECONOMIC_CODE.match(token) or token in footers:
+                entry = {
+                    "code": token if token not in footers else None,
+                    "words": [],
+                    "amount": "",
+                    "footer": token in footers,
+                }
+                if entry["footer"]:
+                    entry["words"].append(token)
+                entries.append(entry)
+            elif entry is not None and is_amount(token) and not entry["amount"]:
+                entry["amount"] = token
+            elif entry is not None:
+                entry["words"].append(token)
+        for e in entries:
+            cell = [RawCell((col.key,), e["amount"], col.header)]
+            label = "".join(e["words"])
+            if e["footer"]:
+                footer_rows.append(RawRow(label=label, cells=cell, line=i))
+                continue
+            group = "personnel" if e["code"][:3] in _PERSONNEL_CLASSES else "public"
+            per_group[group].append(RawRow(label=label, cells=cell, line=i, code=e["code"], group=group))
+    return per_group["personnel"] + per_group["public"] + footer_rows
 
 
 def _code_pattern(spec: TableSpec) -> re.Pattern[str]:
@@ -142,6 +184,19 @@ def _coded_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -
                 f"{spec.id} {spec.title}: a row at line {row.line + 1} has {len(row.cells)} values, "
                 f"the template has {len(columns)} columns"
             )
+    counts = {len(r.cells) for r in rows}
+    widest = max(counts, default=0)
+    if len(counts) > 1 and widest > 2:
+        # rows print differing numbers of values: blanks were dropped, so after the first value (the row total) a
+        # shorter row's values cannot be placed; they keep every column they may belong to
+        keys = tuple(c.key for c in columns[1:widest])
+        for row in rows:
+            if 2 <= len(row.cells) < widest:
+                row.cells[1:] = [RawCell(keys, c.raw, c.header) for c in row.cells[1:]]
+        table.notes.append(
+            f"rows print {'/'.join(map(str, sorted(counts)))} values: blanks were dropped, so the values after the "
+            f"total of the shorter rows keep the keys {'|'.join(keys)}"
+        )
     short = {len(r.cells) for r in rows if len(r.cells) < len(columns)}
     if short:
         table.notes.append(
@@ -176,40 +231,59 @@ def _known_label(spec: TableSpec, label: str) -> bool:
 
 
 def _two_sided(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -> list[RawRow]:
-    """Label/amount pairs of a 收入 | 支出 table laid out as text, assigned to their side by what they say."""
-    entries: list[list] = []  # [label, amount, line]
+    """Label/amount pairs of a 收入 | 支出 table laid out as text, assigned to their side by what they say.
+
+    Where the header has 行次, a bare one- or two-digit number after a label (or alone) is a line number."""
+    line_numbers = "行次" in table.header_text or "行" in table.header_text
+    entries: list[dict] = []
     for i, text in rest:
         if _collect_notes(text, table):
             continue
         for token in text.split():
-            if _amount_token(token, False, True) and entries and entries[-1][1] is None:
-                entries[-1][1] = token
-                entries[-1][2] = i
-                continue
             last = entries[-1] if entries else None
+            if line_numbers and re.fullmatch(r"\d{1,2}", token):
+                if last is not None and last["line_no"] is None and not last["amounts"] and last["label"]:
+                    last["line_no"] = int(token)
+                else:
+                    entries.append({"label": "", "amounts": [], "line": i, "line_no": int(token)})
+                continue
+            if _amount_token(token, False, True) and last is not None:
+                last["amounts"].append(token)
+                last["line"] = i
+                continue
             continues = (
                 last is not None
-                and last[1] is None
+                and not last["amounts"]
+                and last["line_no"] is None
+                and last["label"]
                 and not _NUMBERING_START.match(token)
                 and not _known_label(spec, token)
-                and not _known_label(spec, last[0])
+                and not _known_label(spec, last["label"])
             )
             if continues:
-                last[0] += token
-                last[2] = i
+                last["label"] += token
+                last["line"] = i
             else:
-                entries.append([token, None, i])
+                entries.append({"label": token, "amounts": [], "line": i, "line_no": None})
     income, expenditure = spec.side("income"), spec.side("expenditure")
     rows: list[RawRow] = []
     cursor = {"income": 0, "expenditure": 0}
-    for label, amount, line in entries:
-        side = _side_of(label, income, expenditure, cursor)
-        if side is None:
-            table.notes.append(f"label not in the template: {label} (line {line + 1})")
+    for entry in entries:
+        if not entry["label"]:
+            if entry["amounts"]:
+                table.notes.append(f"amounts without a label at line {entry['line'] + 1}: {' '.join(entry['amounts'])}")
             continue
-        col = (income if side == "income" else expenditure).columns[0]
-        cells = [RawCell((col.key,), amount or "", col.header)]
-        rows.append(RawRow(label=label, cells=cells, line=line, side=side))
+        side = _side_of(entry["label"], income, expenditure, cursor)
+        if side is None:
+            table.notes.append(f"label not in the template: {entry['label']} (line {entry['line'] + 1})")
+            continue
+        columns = (income if side == "income" else expenditure).columns
+        cells = (
+            _cells(columns, entry["amounts"], 0)
+            if entry["amounts"]
+            else [RawCell((columns[0].key,), "", columns[0].header)]
+        )
+        rows.append(RawRow(label=entry["label"], cells=cells, line=entry["line"], side=side, line_no=entry["line_no"]))
     return rows
 
 

@@ -93,3 +93,17 @@ def extraction_to_html(ex: Extraction, encoding: str = "gbk") -> bytes:
             parts.append(f"<p>{html.escape(table.statement)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts).encode(encoding)
+
+
+def extraction_to_layout_text(ex: Extraction) -> bytes:
+    """A layout text layer as `pdftotext -layout`-style extractors give it: cells apart by spaces, blanks dropped."""
+    lines: list[str] = []
+    for table, _, grid in _tables(ex):
+        lines.extend(line for line in _heading(ex, table) if line)
+        for cells in grid.header + grid.rows:
+            text = " ".join(c for c in cells if c)
+            if text:
+                lines.append(text)
+        if table.statement:
+            lines.append(table.statement)
+    return "\n".join(lines).encode("utf-8")

@@ -14,7 +14,12 @@ from budgetwatch.errors import DocumentError, UnsupportedFormat
 from budgetwatch.extract import extract_bytes
 from budgetwatch.limits import Limits
 from budgetwatch.office_readers import html_encoding, read_docx, read_html
-from budgetwatch.render_office import extraction_to_docx, extraction_to_html, extraction_to_xlsx
+from budgetwatch.render_office import (
+    extraction_to_docx,
+    extraction_to_html,
+    extraction_to_layout_text,
+    extraction_to_xlsx,
+)
 
 RENDERERS = {"docx": extraction_to_docx, "xlsx": extraction_to_xlsx, "html": extraction_to_html}
 
@@ -100,3 +105,32 @@ def test_files_over_the_size_cap_are_refused(hongshan):
     data = extraction_to_docx(hongshan)
     with pytest.raises(DocumentError, match=r"big\.docx: .* more than the limit of 1,000"):
         extract_bytes(data, "big.docx", Limits(max_bytes=1000))
+
+
+@pytest.mark.parametrize("sample", ["huangpi", "hongshan"])
+def test_layout_text_reads_back_with_nothing_lost_or_misplaced(request, sample):
+    """Cells apart by single spaces, blanks dropped: every value comes back in its column, or under the keys of every
+    column it may belong to where dropped blanks leave its position open."""
+    source = request.getfixturevalue(sample)
+    back = extract_bytes(extraction_to_layout_text(source), f"{sample}-layout.txt")
+    rendered = {t.table_id for t in back.tables if str(t.status) in ("parsed", "declared_empty")}
+    got = Counter(
+        (i.table_id, i.side or "", i.code or "", "" if i.code else i.label_norm, i.micros, i.column_key)
+        for i in back.items
+        if not i.blank
+    )
+    for item in source.items:
+        if item.blank or "|" in item.column_key or item.table_id not in rendered:
+            continue
+        row = (item.table_id, item.side or "", item.code or "", "" if item.code else item.label_norm, item.micros)
+        placed = got[(*row, item.column_key)]
+        open_keys = [k for k in got if k[:5] == row and "|" in k[5] and item.column_key in k[5].split("|")]
+        assert placed or open_keys, row
+    expected = Counter(
+        (i.table_id, i.side or "", i.code or "", "" if i.code else i.label_norm, i.micros, i.column_key)
+        for i in source.items
+        if not i.blank and "|" not in i.column_key and i.table_id in rendered
+    )
+    placed = Counter({k: n for k, n in got.items() if "|" not in k[5]})
+    assert not placed - expected  # no value placed in a column it does not belong to
+    assert sum(placed.values()) >= 0.8 * sum(expected.values())
