@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -158,9 +159,28 @@ def _title_index() -> dict[str, TableSpec]:
     return {normalise_title(t): spec for spec in tables() for t in spec.titles}
 
 
+_TITLE_PREFIX = re.compile(
+    r"^(?:[\u4e00-\u9fff]{2,40}?(?:局|委员会|委|办公室|办|中心|院|所|馆|站|队))?"
+    r"(?:[（(](?:汇总|本级)[)）])?(?:\d{4}年度?)?(?:部门)?$"
+)
+
+
 def match_title(line: str) -> TableSpec | None:
-    """The table whose title (or alias) the whole line is, ignoring year, numbering, quotes and spaces."""
-    return _title_index().get(normalise_title(line))
+    """The table whose title (or alias) the whole line is, ignoring year, numbering, quotes and spaces; a title may be
+    preceded by the department's name (武汉市某区某局2024年部门收支总表)."""
+    norm = normalise_title(line)
+    found = _title_index().get(norm)
+    if found is not None:
+        return found
+    for key, spec in _titles_longest_first():
+        if norm.endswith(key) and len(norm) > len(key) and _TITLE_PREFIX.match(norm[: -len(key)]):
+            return spec
+    return None
+
+
+@cache
+def _titles_longest_first() -> list[tuple[str, TableSpec]]:
+    return sorted(_title_index().items(), key=lambda kv: -len(kv[0]))
 
 
 def find_titles(text: str) -> list[TableSpec]:

@@ -8,8 +8,27 @@ from dataclasses import dataclass, field
 from budgetwatch.catalogue import TableSpec, match_title
 from budgetwatch.labels import squeeze
 
-_PRINTED_NUMBER = re.compile(r"^(?:公开\s*(\d{1,2})\s*表|表\s*(\d{1,2}(?:\s*-\s*\d{1,2})?))$")
-_DEPARTMENT = re.compile(r"^(?:部门|单位名称|部门\s*[/／]\s*单位|部门（单位）|编制部门)\s*[:：]")
+_PRINTED_NUMBER = re.compile(
+    r"^(?:[（(]?公开\s*(\d{1,2})\s*表[)）]?|[（(]?表\s*(\d{1,2}(?:\s*-\s*\d{1,2})?|[一二三四五六七八九十]{1,3})[)）]?)$"
+)
+_CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", start=1)}
+
+
+def _cn_number(text: str) -> str:
+    """表十二 → 12 (numbers up to 99 written in Chinese)."""
+    if text.isdigit() or "-" in text:
+        return text
+    if text == "十":
+        return "10"
+    if text.startswith("十"):
+        return str(10 + _CN_DIGITS[text[1]])
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return str(_CN_DIGITS[tens] * 10 + (_CN_DIGITS[ones] if ones else 0))
+    return str(_CN_DIGITS[text])
+
+
+_DEPARTMENT = re.compile(r"^(?:部门|单位名称|部门\s*[/／]\s*单位|部门（单位）|编制部门|编制单位|部门名称)\s*[:：]")
 _UNIT = re.compile(r"单位\s*[:：]\s*(万元|元|千元)?")
 _PART_HEADING = re.compile(r"^第\s*[一二三四五六七八九十\d]+\s*部分")
 _TABLE_SECTION = re.compile(r"^第\s*[一二三四五六七八九十\d]+\s*部分.*(?:预算表|决算表|报表)\s*$")
@@ -59,7 +78,7 @@ def _printed_number(text: str) -> tuple[str, str | None] | None:
         return None
     if m.group(1):
         return f"公开{int(m.group(1)):02d}表", None
-    number = squeeze(m.group(2))
+    number = _cn_number(squeeze(m.group(2)))
     return f"表{number}", (number if "-" in number else None)
 
 

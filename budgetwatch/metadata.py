@@ -15,7 +15,9 @@ _ORG = re.compile(
 _NOT_A_NAME_START = "年的在由和与及对为是至了"
 _YEAR = re.compile(r"(20\d\d)年度?(?:部门|单位)?(?:预算|决算)")
 _DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")
-_DEPARTMENT_LINE = re.compile(r"^(?:部门|单位名称|部门[/／]单位|部门（单位）|编制部门)[:：](.+?)(?:单位[:：].*)?$")
+_DEPARTMENT_LINE = re.compile(
+    r"^(?:部门|单位名称|部门[/／]单位|部门（单位）|编制部门|编制单位|部门名称)[:：](.+?)(?:(?:金额)?单位[:：].*)?$"
+)
 
 
 def department_from_line(line: str | None) -> str | None:

@@ -44,3 +44,24 @@ def test_department_and_unit_lines_are_kept(huangpi, hongshan):
     t3 = hongshan.table("budget.03")
     assert t3.department_line.startswith("部门/单位：武汉市洪山区医疗保障局")
     assert t3.unit == "万元"  # printed as 单位： / 万元 over two lines
+
+
+def test_titles_preceded_by_the_department_and_chinese_table_numbers():
+    lines = [
+        "表二",
+        "武汉市洪山区医疗保障局2024年部门收入总表",
+        "编制单位：武汉市洪山区医疗保障局",
+        "金额单位：万元",
+        "（公开03表）",
+        "武汉市黄陂区医疗保障局（汇总）2024年度支出决算表",
+        "部门：武汉市黄陂区医疗保障局",
+    ]
+    spans = locate_tables(lines)
+    assert [(s.spec.id, s.printed_number) for s in spans] == [("budget.02", "表2"), ("final.03", "公开03表")]
+    assert spans[0].department_line == "编制单位：武汉市洪山区医疗保障局"
+    assert spans[0].unit == "万元"
+
+
+def test_a_title_inside_a_sentence_is_not_a_table():
+    lines = ["详见武汉市洪山区医疗保障局2024年部门收支总表及说明。", "部门：武汉市洪山区医疗保障局"]
+    assert locate_tables(lines) == []
