@@ -11,7 +11,7 @@ from budgetwatch.errors import DocumentError
 from budgetwatch.extract import extract_path
 from budgetwatch.model import Extraction, Finding, Severity
 from budgetwatch.narrative_checks import narrative_findings
-from budgetwatch.validate import frames, identity_findings
+from budgetwatch.validate import checked_and_skipped, frames
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -20,6 +20,7 @@ _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 class DocumentReport:
     extraction: Extraction
     findings: list[Finding]
+    skipped: list[dict[str, str]] = field(default_factory=list)  # identity rules that could not run, with the reason
 
     @property
     def errors(self) -> list[Finding]:
@@ -47,12 +48,13 @@ def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
     if not extractions:
         return []
     items, tables = frames(extractions)
-    by_document = identity_findings(items, tables)
+    by_document, skipped = checked_and_skipped(items, tables)
     reports = []
     for ex in extractions:
-        findings = by_document.get(ex.document.sha256, []) + document_findings(ex) + narrative_findings(ex)
+        sha = ex.document.sha256
+        findings = by_document.get(sha, []) + document_findings(ex) + narrative_findings(ex)
         findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.check_id))
-        reports.append(DocumentReport(extraction=ex, findings=findings))
+        reports.append(DocumentReport(extraction=ex, findings=findings, skipped=skipped.get(sha, [])))
     return reports
 
 

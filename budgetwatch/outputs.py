@@ -46,6 +46,7 @@ def report_json(report: DocumentReport) -> dict:
         "published": d.published,
         "tables": _table_json(report.extraction),
         "findings": [f.to_json() for f in report.findings],
+        "skipped": report.skipped,
     }
 
 
@@ -71,7 +72,10 @@ def run_text(run: CheckRun) -> str:
         out.append("  tables: " + "; ".join(f"{k} {len(v)} ({', '.join(v)})" for k, v in statuses.items()))
         amounts = sum(1 for i in r.extraction.items if not i.blank)
         out.append(f"  amounts: {amounts} · narrative numbers: {len(r.extraction.facts)}")
-        out.append(f"  findings: {len(r.errors)} errors, {len(r.warnings)} warnings")
+        out.append(
+            f"  findings: {len(r.errors)} errors, {len(r.warnings)} warnings; "
+            f"{len(r.skipped)} identity rules could not run (see skipped in the JSON)"
+        )
         for f in r.findings:
             out.append(f"    [{f.severity}] {f.check_id} {f.category}: {f.message.split(' | ')[0]}")
         out.append("")

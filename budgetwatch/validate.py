@@ -9,7 +9,7 @@ import polars as pl
 
 from budgetwatch import relations
 from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
-from budgetwatch.rules import CellRef, identity_rules, rules
+from budgetwatch.rules import CellRef, Rule, identity_rules, rules
 from schemas.identities import failing
 
 _FINAL_01 = {"table_id": "final.01"}
@@ -159,4 +159,43 @@ def identity_findings(items: pl.DataFrame, tables: pl.DataFrame) -> dict[str, li
     return comparison_findings(grade(failing(comparisons(items, tables))))
 
 
-__all__ = ["CellRef", "comparisons", "frames", "grade", "identity_findings"]
+def checked_and_skipped(
+    items: pl.DataFrame, tables: pl.DataFrame
+) -> tuple[dict[str, list[Finding]], dict[str, list[dict[str, str]]]]:
+    """Findings, and for each document the identity rules that could not run there, each with its reason."""
+    compared = comparisons(items, tables)
+    findings = comparison_findings(grade(failing(compared)))
+    ran = {(sha, check) for sha, check in compared.select("sha256", "check_id").unique().iter_rows()}
+    status = {(sha, t): st for sha, t, st in tables.select("sha256", "table_id", "status").iter_rows()}
+    merged = {
+        (sha, t)
+        for sha, t in items.filter(pl.col("column_key").str.contains("|", literal=True))
+        .select("sha256", "table_id")
+        .unique()
+        .iter_rows()
+    }
+    skipped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    families = defaultdict(set)  # budget / final: a rule of the other family does not apply
+    for sha, table in status:
+        families[sha].add(table.split(".")[0])
+    for sha in tables.get_column("sha256").unique().to_list():
+        for rule in identity_rules():
+            if (sha, rule.id) in ran or not {t.split(".")[0] for t in rule.tables} <= families[sha]:
+                continue
+            skipped[sha].append({"check_id": rule.id, "reason": _skip_reason(rule, sha, status, merged)})
+    return findings, skipped
+
+
+def _skip_reason(rule: Rule, sha: str, status: dict, merged: set) -> str:
+    for table in rule.tables:
+        st = status.get((sha, table))
+        if st in (None, "missing", "image_only", "unreadable"):
+            return f"{table} is {st or 'missing'}"
+        if st == "declared_empty":
+            return f"{table} is declared empty"
+    if any((sha, t) in merged for t in rule.tables):
+        return "the source merged columns this rule needs"
+    return "no printed values to compare"
+
+
+__all__ = ["CellRef", "checked_and_skipped", "comparisons", "frames", "grade", "identity_findings"]

@@ -142,3 +142,14 @@ def test_every_rule_runs_where_its_tables_print_values(huangpi, hongshan):
     }
     not_evaluated = {r.id for r in identity_rules()} - evaluated
     assert not_evaluated == set(reasons)
+
+
+def test_rules_that_cannot_run_are_reported_with_their_reason(huangpi, caidian):
+    reports = validate_extractions([huangpi, caidian])
+    final = {s["check_id"]: s["reason"] for s in reports[0].skipped}
+    assert final["F05-1"] == "the source merged columns this rule needs"
+    assert final["F07-1"] == "final.07 is declared empty"
+    assert final["F04-2"] == "no printed values to compare"
+    assert not any(k.startswith(("B", "X-B")) for k in final)  # budget rules do not apply to final accounts
+    budget = {s["check_id"]: s["reason"] for s in reports[1].skipped}
+    assert budget["B01-1"] == "budget.01 is missing"
