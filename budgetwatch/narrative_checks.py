@@ -330,16 +330,20 @@ def class_amounts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         values = by_class[cls.code]
         if any(abs(f.micros - v) <= tolerance + _half_unit(d) * MICROS for _, v, d in values):
             continue
-        shown = "、".join(f"{t} {format_micros(v)}" for t, v, _ in values)
-        yield _finding(
-            rule,
-            "error",
-            "narrative",
-            f"{cls.name} 说明为{f.raw}，表中为 {shown}",
-            f,
-            expected=format_micros(values[0][1]),
-            actual=f.raw,
-        )
+        yield _differs_from_tables(rule, f, cls.name, [(t, v) for t, v, _ in values])
+
+
+def _differs_from_tables(rule: Rule, f: NarrativeFact, what: str, cells: list[tuple[str, int]]) -> Finding:
+    shown = "、".join(f"{table} {format_micros(m)}" for table, m in cells)
+    return _finding(
+        rule,
+        "error",
+        "narrative",
+        f"{what} 说明为{f.raw}，表中为 {shown}",
+        f,
+        expected=format_micros(cells[0][1]),
+        actual=f.raw,
+    )
 
 
 def _cell_micros(ex: Extraction, ref) -> int | None:
@@ -372,16 +376,7 @@ def table_totals(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         allowance = int(_half_unit(f.decimals) * MICROS) + 5_000
         if any(abs(f.micros - m) <= allowance for _, m in cells):
             continue
-        shown = "、".join(f"{r.table} {format_micros(m)}" for r, m in cells)
-        yield _finding(
-            rule,
-            "error",
-            "narrative",
-            f"{subject} 说明为{f.raw}，表中为 {shown}",
-            f,
-            expected=format_micros(cells[0][1]),
-            actual=f.raw,
-        )
+        yield _differs_from_tables(rule, f, subject, [(r.table, m) for r, m in cells])
 
 
 _COUNT_LEAD = re.compile(r"^(?:其中|共|合计|累计|我部门|本部门|我单位|本单位)")

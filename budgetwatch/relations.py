@@ -236,18 +236,8 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             cell().filter(pl.col("present")).alias("p_cells"),
         )
     )
-    joined = (
-        total.join(summed, on=keys, how="inner")
-        .join(unplaced_columns(items, rule.table), on=["sha256", "instance", "column_key"], how="anti")
-        .with_columns(
-            (pl.col("t_tol") + pl.col("p_tol")).alias("tolerance"),
-            (pl.col("t_n") + pl.col("p_n")).alias("n_values"),
-            pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
-            pl.lit(rule.table).alias("table_id"),
-            pl.col("column_key").alias("column"),
-            pl.lit(label).alias("other"),
-        )
-        .filter(pl.col("n_values") > 0)
+    joined = _checked_against_parts(total.join(summed, on=keys, how="inner"), items, rule.table).with_columns(
+        pl.lit(label).alias("other")
     )
     return _finish(joined, rule.id)
 
@@ -259,6 +249,21 @@ def unplaced_columns(items: pl.DataFrame, table: str) -> pl.DataFrame:
         .select("sha256", "instance", pl.col("column_key").str.split("|").alias("column_key"))
         .explode("column_key")
         .unique()
+    )
+
+
+def _checked_against_parts(joined: pl.DataFrame, items: pl.DataFrame, table: str) -> pl.DataFrame:
+    """A checked cell joined to the sum of its parts: the allowance and count of both, where the column is placed."""
+    return (
+        joined.join(unplaced_columns(items, table), on=["sha256", "instance", "column_key"], how="anti")
+        .with_columns(
+            (pl.col("t_tol") + pl.col("p_tol")).alias("tolerance"),
+            (pl.col("t_n") + pl.col("p_n")).alias("n_values"),
+            pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
+            pl.lit(table).alias("table_id"),
+            pl.col("column_key").alias("column"),
+        )
+        .filter(pl.col("n_values") > 0)
     )
 
 
@@ -310,18 +315,7 @@ def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             ),
         ]
     )
-    joined = (
-        parents.join(children, on=keys, how="inner", nulls_equal=True)
-        .join(unplaced_columns(items, rule.table), on=["sha256", "instance", "column_key"], how="anti")
-        .with_columns(
-            (pl.col("t_tol") + pl.col("p_tol")).alias("tolerance"),
-            (pl.col("t_n") + pl.col("p_n")).alias("n_values"),
-            pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
-            pl.lit(rule.table).alias("table_id"),
-            pl.col("column_key").alias("column"),
-        )
-        .filter(pl.col("n_values") > 0)
-    )
+    joined = _checked_against_parts(parents.join(children, on=keys, how="inner", nulls_equal=True), items, rule.table)
     # the children's cells and codes are gathered for the sums that fail only
     bad = joined.filter(pl.col("actual") != pl.col("expected"))
     evidence = (
