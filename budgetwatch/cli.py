@@ -8,7 +8,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from budgetwatch import catalogue
+from budgetwatch import catalogue, sources
 from budgetwatch.checking import CheckRun, check_paths, extract_all, validate_extractions
 from budgetwatch.outputs import run_json, run_text, write_extractions, write_findings
 from budgetwatch.rules import rules
@@ -53,6 +53,25 @@ def _demo(args: argparse.Namespace) -> int:
     return 2 if failures else 0
 
 
+def _sources(args: argparse.Namespace) -> int:
+    """List the sources and check the registry: exit 2 when an entry is unsound."""
+    try:
+        registry = sources.load(args.file)
+    except sources.RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bad = 0
+    for s in registry:
+        state = "enabled" if s.enabled else "disabled"
+        verified = sum(c.verified for c in s.columns)
+        columns = f"{len(s.columns)} columns ({verified} verified)"
+        print(f"{s.id}\t{s.name}\t{state}\t{s.scheme}\t{columns}\t{'、'.join(s.departments)}")
+        for problem in s.problems:
+            bad += 1
+            print(f"error: {s.id} {s.name}: {problem}", file=sys.stderr)
+    return 2 if bad else 0
+
+
 def _tables(_: argparse.Namespace) -> int:
     for spec in catalogue.tables():
         columns = ", ".join(c.key for c in spec.all_columns())
@@ -80,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the pipeline over the bundled sample reports")
     d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")
     d.set_defaults(run=_demo)
+    r = sub.add_parser("sources", help="list the portal sources and check the registry")
+    r.add_argument("--file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
+    r.set_defaults(run=_sources)
     sub.add_parser("tables", help="list the standard tables of the catalogue").set_defaults(run=_tables)
     sub.add_parser("rules", help="list the validation rules").set_defaults(run=_rules)
     return p

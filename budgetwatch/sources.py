@@ -1,0 +1,103 @@
+"""The source registry (data/sources.yaml): which portal columns to crawl, for which departments, within which hosts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from budgetwatch.errors import BudgetwatchError
+
+
+class RegistryError(BudgetwatchError):
+    """The source registry is malformed (the message names the entry and the field)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    url: str
+    verified: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    name: str
+    scheme: str
+    allowed_hosts: tuple[str, ...]
+    columns: tuple[Column, ...]
+    platform: str = "trs"
+    encoding: str = "auto"
+    departments: tuple[str, ...] = ()
+    steward: str | None = None
+    enabled: bool = True
+    note: str | None = None
+    problems: list[str] = field(default_factory=list, compare=False)
+
+
+def _source(raw: dict, defaults: dict, where: str) -> Source:
+    merged = {**defaults, **raw}
+    missing = [k for k in ("id", "name", "scheme", "allowed_hosts") if not merged.get(k)]
+    if missing:
+        raise RegistryError(f"{where}: missing {', '.join(missing)}")
+    columns = tuple(Column(**c) if isinstance(c, dict) else Column(url=c) for c in merged.get("columns") or ())
+    return Source(
+        id=str(merged["id"]),
+        name=merged["name"],
+        scheme=merged["scheme"],
+        allowed_hosts=tuple(merged["allowed_hosts"]),
+        columns=columns,
+        platform=merged.get("platform", "trs"),
+        encoding=merged.get("encoding", "auto"),
+        departments=tuple(merged.get("departments") or ()),
+        steward=merged.get("steward"),
+        enabled=bool(merged.get("enabled", True)),
+        note=merged.get("note"),
+    )
+
+
+def problems(source: Source) -> list[str]:
+    """What is wrong with one entry (an empty list when it is sound)."""
+    out = []
+    if source.scheme not in ("http", "https"):
+        out.append(f"scheme must be http or https, not {source.scheme!r}")
+    if source.platform not in ("trs", "generic"):
+        out.append(f"unknown platform {source.platform!r}")
+    if source.enabled and not source.columns:
+        out.append("enabled but has no column")
+    if not source.departments:
+        out.append("no department to follow")
+    for column in source.columns:
+        parts = urlsplit(column.url)
+        if parts.scheme not in ("http", "https"):
+            out.append(f"{column.url}: not an http(s) URL")
+        elif parts.hostname not in source.allowed_hosts:
+            out.append(f"{column.url}: host {parts.hostname} is not in allowed_hosts")
+    return out
+
+
+def load(path: str | Path | None = None) -> list[Source]:
+    """The registry (the bundled one by default); raises RegistryError naming the entry when it is malformed."""
+    if path is None:
+        text = resources.files("budgetwatch").joinpath("data/sources.yaml").read_text(encoding="utf-8")
+        where = "sources.yaml"
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+        where = str(path)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{where}: not valid YAML: {exc}") from exc
+    defaults = data.get("defaults") or {}
+    sources = [_source(raw, defaults, f"{where} entry {k + 1}") for k, raw in enumerate(data.get("sources") or [])]
+    ids = [s.id for s in sources]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise RegistryError(f"{where}: duplicate source ids {', '.join(duplicated)}")
+    for s in sources:
+        s.problems.extend(problems(s))
+    return sources
