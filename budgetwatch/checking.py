@@ -58,9 +58,24 @@ def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
     return reports
 
 
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a folder stands for every file below it (sorted), hidden files left out."""
+    out: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            out.extend(
+                p
+                for p in sorted(given.rglob("*"))
+                if p.is_file() and not any(x.startswith(".") for x in p.relative_to(given).parts)
+            )
+        else:
+            out.append(given)
+    return out
+
+
 def extract_all(paths: Iterable[str | Path]) -> tuple[list[Extraction], list[DocumentError]]:
     extractions, failures = [], []
-    for path in paths:
+    for path in expand(paths):
         try:
             extractions.append(extract_path(path))
         except DocumentError as exc:

@@ -32,6 +32,8 @@ def _extract(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     run = check_paths(args.paths)
+    if args.out:
+        write_findings(run, Path(args.out))
     if args.format == "json":
         print(json.dumps(run_json(run), ensure_ascii=False, indent=2))
     else:
@@ -89,12 +91,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="budgetwatch", description="Check department budgets and final accounts.")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("extract", help="canonical tables of documents as Parquet and CSV")
-    e.add_argument("paths", nargs="+", help="documents (text layers)")
+    e.add_argument("paths", nargs="+", help="documents, or folders of documents")
     e.add_argument("--out", required=True, help="output folder")
     e.set_defaults(run=_extract)
     c = sub.add_parser("check", help="extraction plus every validation; exit 0 clean, 1 errors, 2 unreadable")
-    c.add_argument("paths", nargs="+", help="documents (text layers)")
+    c.add_argument("paths", nargs="+", help="documents, or folders of documents")
     c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--out", help="also write check.json and findings.csv (UTF-8 with BOM) to this folder")
     c.set_defaults(run=_check)
     d = sub.add_parser("demo", help="run the pipeline over the bundled sample reports")
     d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")

@@ -130,10 +130,47 @@ def write_extractions(extractions: list[Extraction], out: Path) -> dict[str, Pat
     return written
 
 
+FINDING_COLUMNS = (
+    "source", "department", "fiscal_year", "kind", "check_id", "severity", "category", "message",
+    "expected", "actual", "difference", "table_id", "row_label", "code", "column", "page", "line",
+)  # fmt: skip
+
+
+def findings_frame(run: CheckRun) -> pl.DataFrame:
+    """One row per finding, located at its first cell, for stewards who work in Excel or WPS."""
+    rows = []
+    for r in run.reports:
+        d = r.extraction.document
+        for f in r.findings:
+            first = f.locations[0] if f.locations else None
+            rows.append(
+                {
+                    "source": d.source,
+                    "department": d.department,
+                    "fiscal_year": d.fiscal_year,
+                    "kind": str(d.kind) if d.kind else None,
+                    "check_id": f.check_id,
+                    "severity": str(f.severity),
+                    "category": f.category,
+                    "message": f.message,
+                    "expected": f.expected,
+                    "actual": f.actual,
+                    "difference": f.difference,
+                    **{k: getattr(first, k) if first else None for k in ("table_id", "row_label", "code", "column")},
+                    "page": first.page if first else None,
+                    "line": first.line if first else None,
+                }
+            )
+    schema = {c: pl.String for c in FINDING_COLUMNS} | {"fiscal_year": pl.Int32, "page": pl.Int32, "line": pl.Int32}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+
+
 def write_findings(run: CheckRun, out: Path) -> Path:
+    """check.json (the report) and findings.csv (one row a finding, UTF-8 with BOM) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / "check.json"
     path.write_text(json.dumps(run_json(run), ensure_ascii=False, indent=2), encoding="utf-8")
+    write_csv(findings_frame(run), out / "findings.csv")
     return path
 
 

@@ -113,3 +113,21 @@ def test_catalogue_and_rules_are_listed():
     tables = budgetwatch("tables").stdout.splitlines()
     assert len(tables) == 21 and tables[0].startswith("final.01\t收入支出决算总表")
     assert any(line.startswith("F01-1\trows_sum") for line in budgetwatch("rules").stdout.splitlines())
+
+
+def test_check_a_folder_and_write_findings_for_excel(tmp_path):
+    folder = tmp_path / "reports" / "2024"
+    folder.mkdir(parents=True)
+    for sample in SAMPLES.glob("*.txt"):
+        (folder / sample.name).write_bytes(sample.read_bytes())
+    (folder / ".hidden.txt").write_text("not a report", encoding="utf-8")
+    result = budgetwatch("check", str(tmp_path / "reports"), "--out", str(tmp_path))
+    assert result.returncode == 1
+    assert "3 documents checked" in result.stdout
+    raw = (tmp_path / "findings.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    findings = pl.read_csv(tmp_path / "findings.csv", infer_schema=False)
+    assert {"C-01", "N-01", "L-02"} <= set(findings.get_column("check_id").to_list())
+    share = findings.filter(pl.col("check_id") == "N-01").row(0, named=True)
+    assert (share["actual"], share["expected"]) in {("83.70%", "83.68%"), ("6.95%", "6.94%")}
+    assert json.loads((tmp_path / "check.json").read_text(encoding="utf-8"))["schema_version"] == 1
