@@ -48,7 +48,9 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
         lines=(span.start + 1, span.end),
     )
     try:
-        raw = read_tabbed(lines, span) if looks_tabbed(lines, span) else read_layout(lines, span)
+        # the performance-target tables are forms, not grids: their token reader works whatever separates the cells
+        grid = spec.layout not in ("funding", "project_detail") and looks_tabbed(lines, span)
+        raw = read_tabbed(lines, span) if grid else read_layout(lines, span)
         items = raw_to_items(spec, raw, unit=span.unit, year=year, instance=span.instance)
     except LayoutError as exc:
         table.status = TableStatus.UNREADABLE

@@ -149,3 +149,16 @@ def test_codes_split_into_lei_kuan_xiang_columns_are_joined():
         ("20805", "款", "行政事业单位养老支出"),
         ("2080501", "项", "行政单位离退休"),
     ]
+
+
+def test_performance_target_tables_read_the_same_when_cells_are_tab_separated(hongshan):
+    text = hongshan.text
+    start = text.index("整体支出绩效目标表")
+    # every line of the form tab-separated, as a PDF reader gives a ruled form back
+    tabbed = text[:start] + "\n".join(line.replace(" ", "\t") + "\t" for line in text[start:].splitlines())
+    ex = extract_text(tabbed, source="tabbed.txt", sha256="0" * 64)
+    assert ex.table("budget.11").status == TableStatus.PARSED
+    funding = [(i.row_key, i.column_key, i.raw) for i in ex.items if i.table_id == "budget.11"]
+    assert ("expenditure_operation", "year_minus_2", "98.615") in funding
+    details = [i.raw for i in ex.items if i.table_id == "budget.12" and i.instance == "12-1"]
+    assert details[0] == "17.00"
