@@ -18,7 +18,7 @@ FONT = "STSong-Light"
 RENDERABLE = ("function", "economic", "units", "projects", "single", "two_sided", "groups")
 
 
-VARIANTS = ("vertical_headers", "spaced_numbers", "merged_headers", "split_codes")
+VARIANTS = ("vertical_headers", "spaced_numbers", "merged_headers", "split_codes", "no_column_numbers")
 
 
 @dataclass(slots=True)
@@ -77,6 +77,9 @@ def apply_variants(spec: TableSpec, grid: Grid, variants: tuple[str, ...]) -> Gr
             grid = Grid([top, *grid.header], grid.rows, grid.widths, spans)
     if "split_codes" in variants and spec.layout == "function":
         grid = _split_codes(grid)
+    numbered = bool(grid.header) and any(c.isdigit() for c in grid.header[-1])
+    if "no_column_numbers" in variants and numbered and len(grid.header) > 1 and "split_codes" not in variants:
+        grid = Grid(grid.header[:-1], grid.rows, grid.widths, grid.spans)  # budget templates print no 栏次 row
     if "vertical_headers" in variants:
         grid.header = [[_vertical(c) for c in row] for row in grid.header[:-1]] + [grid.header[-1]]
     if "spaced_numbers" in variants:

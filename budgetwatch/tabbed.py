@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import Counter
 
 from budgetwatch.amounts import is_amount
 from budgetwatch.catalogue import ColumnSpec, TableSpec
@@ -74,6 +75,26 @@ def _position_columns(spec: TableSpec, header_rows: list[list[str]], number_row:
     return positions
 
 
+def _data_positions(spec: TableSpec, body) -> dict[int, tuple[str | None, tuple[ColumnSpec, ...]]]:
+    """Where every template column prints a value in the data rows (budget templates print 0.00 rather than blank),
+    the amount positions are those columns, in template order."""
+    if spec.layout in ("groups", "two_sided"):
+        return {}
+    ordered = ordered_columns(spec)
+    found = sorted({k for _, cells in body for k, c in enumerate(cells) if c and "." in c and is_amount(c)})
+    if len(found) != len(ordered):
+        return {}
+    return {pos: (side, (col,)) for pos, (side, col) in zip(found, ordered, strict=True)}
+
+
+def _names(header: str, label: str) -> bool:
+    """The header cell says the label: exactly, as its ending, or with the label's characters all there (narrow
+    PDF cells give wrapped header text back with neighbouring characters mixed in)."""
+    if header == label or header.endswith(label):
+        return True
+    return len(label) >= 3 and not (Counter(label) - Counter(header)) and len(header) <= 2 * len(label)
+
+
 def _labelled_positions(spec: TableSpec, header_rows: list[list[str]]):
     """Amount positions from header cells that name a template column, assigned in template order."""
     ordered = ordered_columns(spec)
@@ -86,7 +107,7 @@ def _labelled_positions(spec: TableSpec, header_rows: list[list[str]]):
             continue
         for k in [*range(pointer, len(ordered)), *range(0, pointer)]:
             side, col = ordered[k]
-            if any(squeeze(lbl) == header or header.endswith(squeeze(lbl)) for lbl in col.labels):
+            if any(_names(header, squeeze(lbl)) for lbl in col.labels):
                 positions[pos] = (side, (col,))
                 pointer = k + 1 if spec.layout != "groups" else 0
                 break
@@ -124,7 +145,7 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
         )
         number_at -= 1
         header_rows = [cells for _, cells in rows[: number_at + 1]]
-        positions = _labelled_positions(spec, header_rows)
+        positions = _data_positions(spec, rows[number_at + 1 :]) or _labelled_positions(spec, header_rows)
     if not positions:
         raise LayoutError(
             f"{spec.id} {spec.title}: no amount column recognised in the header (lines {span.start + 1}-{span.end}): "
