@@ -152,3 +152,10 @@ def test_a_document_without_any_text_is_reported(tmp_path):
 def test_deformed_renderings_read_back_the_same(hongshan, variants):
     back = extract_bytes(extraction_to_pdf(hongshan, variants=variants), "variant.pdf")
     assert _amounts(back) == _amounts(hongshan, {f"budget.{n:02d}" for n in range(1, 11)})
+
+
+def test_final_account_tables_without_column_numbers_read_back_the_same(huangpi):
+    back = extract_bytes(extraction_to_pdf(huangpi, variants=("no_column_numbers", "vertical_headers")), "bare.pdf")
+    rendered = {t.table_id for t in back.tables if str(t.status) in ("parsed", "declared_empty")}
+    assert len(rendered) == 9
+    assert _amounts(back) == _amounts(huangpi, rendered)
