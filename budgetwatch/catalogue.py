@@ -9,7 +9,7 @@ from importlib import resources
 
 import yaml
 
-from budgetwatch.labels import normalise_label, normalise_title, squeeze
+from budgetwatch.labels import normalise_label, normalise_title
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +181,3 @@ def match_title(line: str) -> TableSpec | None:
 @cache
 def _titles_longest_first() -> list[tuple[str, TableSpec]]:
     return sorted(_title_index().items(), key=lambda kv: -len(kv[0]))
-
-
-def find_titles(text: str) -> list[TableSpec]:
-    """Tables whose title appears anywhere inside a piece of text (longest titles first)."""
-    flat = squeeze(text).replace("“", "").replace("”", "")
-    found = [spec for key, spec in sorted(_title_index().items(), key=lambda kv: -len(kv[0])) if key in flat]
-    return list(dict.fromkeys(found))

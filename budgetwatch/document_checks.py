@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from budgetwatch import codes, metadata
-from budgetwatch.labels import normalise_label, normalise_title, squeeze
+from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.model import Extraction, Finding, Location, Severity, TableStatus, format_micros
 from budgetwatch.rules import Rule, document_rules
 
@@ -326,6 +326,3 @@ def document_findings(ex: Extraction) -> list[Finding]:
     for rule in document_rules():
         out.extend(CHECKS[rule.relation](ex, rule))
     return out
-
-
-__all__ = ["document_findings", "normalise_title"]

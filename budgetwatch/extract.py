@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from budgetwatch import catalogue, codes, formats, metadata, narrative
+from budgetwatch import catalogue, formats, metadata, narrative
 from budgetwatch.canonical import raw_to_items
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
@@ -221,7 +221,3 @@ def extract_path(path: str | Path) -> Extraction:
     except OSError as exc:
         raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     return extract_bytes(data, str(path))
-
-
-def known_code(scheme: str, code: str, year: int | None) -> bool:
-    return codes.lookup(scheme, code, year) is not None

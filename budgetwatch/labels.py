@@ -34,10 +34,3 @@ def normalise_title(text: str) -> str:
     text = re.sub(r"^\d{4}年度?", "", text)
     text = re.sub(r"^[（(][^）)]*[)）]", "", text)  # (汇总)
     return text.replace("（", "(").replace("）", ")")
-
-
-def cjk_ratio(text: str) -> float:
-    chars = squeeze(text)
-    if not chars:
-        return 0.0
-    return sum(1 for c in chars if "\u4e00" <= c <= "\u9fff") / len(chars)

@@ -9,7 +9,7 @@ import polars as pl
 
 from budgetwatch import relations
 from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
-from budgetwatch.rules import CellRef, Rule, identity_rules, rules
+from budgetwatch.rules import Rule, identity_rules, rules
 from schemas.identities import failing
 
 _FINAL_01 = {"table_id": "final.01"}
@@ -198,4 +198,4 @@ def _skip_reason(rule: Rule, sha: str, status: dict, merged: set) -> str:
     return "no printed values to compare"
 
 
-__all__ = ["CellRef", "checked_and_skipped", "comparisons", "frames", "grade", "identity_findings"]
+__all__ = ["checked_and_skipped", "comparisons", "frames", "grade", "identity_findings"]
