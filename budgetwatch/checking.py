@@ -43,17 +43,33 @@ class CheckRun:
         return 1 if any(r.errors for r in self.reports) else 0
 
 
+# every identity lies within one document: validating in batches bounds the frames' memory and loses nothing
+BATCH_DOCUMENTS = 2_000
+
+
+def _finding_order(f: Finding) -> tuple:
+    """Errors first, then by check and place: the same document always reports in the same order."""
+    first = f.locations[0] if f.locations else None
+    line = first.line if first and first.line is not None else -1
+    return (_SEVERITY_ORDER[f.severity], f.check_id, (first.table_id or "") if first else "", line, f.message)
+
+
 def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
     """Findings of every rule for each extraction, errors first."""
-    if not extractions:
-        return []
+    reports = []
+    for start in range(0, len(extractions), BATCH_DOCUMENTS):
+        reports.extend(_validate_batch(extractions[start : start + BATCH_DOCUMENTS]))
+    return reports
+
+
+def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
     items, tables = frames(extractions)
     by_document, skipped = checked_and_skipped(items, tables)
     reports = []
     for ex in extractions:
         sha = ex.document.sha256
         findings = by_document.get(sha, []) + document_findings(ex) + narrative_findings(ex)
-        findings.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], f.check_id))
+        findings.sort(key=_finding_order)
         reports.append(DocumentReport(extraction=ex, findings=findings, skipped=skipped.get(sha, [])))
     return reports
 

@@ -6,6 +6,8 @@ one row per place where an identity can be evaluated, whether it holds or not. G
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from budgetwatch.rules import CellRef, RowsRef, Rule
@@ -45,6 +47,9 @@ COMPARISON_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
+_CELL = COMPARISON_COLUMNS["cells"].inner  # type: ignore[attr-defined]
+
+
 def cell() -> pl.Expr:
     """A cell's location, as carried into findings."""
     return pl.struct(
@@ -62,11 +67,30 @@ NEEDED = (
 )  # fmt: skip
 
 
+# keys and labels repeat across documents: as categoricals, group-bys and joins hash small integers, not strings
+CATEGORICAL = (
+    "sha256",
+    "table_id",
+    "instance",
+    "side",
+    "row_key",
+    "column_key",
+    "level",
+    "code_scheme",
+    "label",
+    "code",
+)
+
+
 def prepare(items: pl.DataFrame) -> pl.DataFrame:
     """Add what every relation needs: value (blank = 0), present, and the rounding allowance of each printed value."""
     return items.select(NEEDED).with_columns(
-        pl.col("instance").fill_null(""),
-        pl.col("side").fill_null(""),
+        *(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL if c not in ("instance", "side")),
+        pl.col("instance").fill_null("").cast(pl.Categorical),
+        pl.col("side").fill_null("").cast(pl.Categorical),
+        (pl.col("label_norm").is_in(TOTAL_LABELS) & pl.col("code").is_null() & pl.col("row_key").is_null()).alias(
+            "total_row"
+        ),
         pl.col("micros").fill_null(0).alias("value"),
         (~pl.col("blank")).alias("present"),
         # a printed zero is taken as exact: only non-zero printed values carry a rounding allowance
@@ -84,7 +108,7 @@ def _empty() -> pl.DataFrame:
 
 
 def is_total_row() -> pl.Expr:
-    return pl.col("label_norm").is_in(TOTAL_LABELS) & pl.col("code").is_null() & pl.col("row_key").is_null()
+    return pl.col("total_row")
 
 
 def row_mask(ref: str) -> pl.Expr:
@@ -126,7 +150,6 @@ def _checked_cell() -> list:
         pl.col("tol").alias("t_tol"),
         pl.col("present").cast(pl.Int32).alias("t_n"),
         (~pl.col("present")).alias("actual_blank"),
-        cell().alias("t_cell"),
         pl.col("label").alias("row_label"),
         "code",
         "line",
@@ -134,10 +157,51 @@ def _checked_cell() -> list:
     ]
 
 
-def _finish(frame: pl.DataFrame, check_id: str) -> pl.DataFrame:
+def _with_parts(
+    compared: pl.DataFrame,
+    rows: pl.DataFrame,
+    keys: list[str],
+    parts: pl.Expr,
+    check_id: str | pl.Expr,
+    *,
+    extra: tuple[pl.Expr, ...] = (),
+) -> pl.DataFrame:
+    """Finish comparisons; the failing ones get the checked cell and the printed parts among `rows` (joined on `keys`).
+
+    Gathered for failures only, after the sums: building cell lists for every comparison would cost more than the sums.
+    """
+    failing = pl.col("actual") != pl.col("expected")
+    bad = compared.filter(failing)
+    if not bad.is_empty():
+        part_rows = rows.join(bad.select(keys).unique(), on=keys, how="semi", nulls_equal=True).filter(parts)
+        checked = pl.struct(
+            pl.col("table_id").cast(pl.String),
+            pl.col("row_label").cast(pl.String),
+            pl.col("code").cast(pl.String),
+            pl.col("column").cast(pl.String),
+            pl.col("line").cast(pl.Int32),
+        )
+        # one row per cell, the checked cell first; a plain group-by then lists them (list concatenation is slow)
+        cells = (
+            pl.concat(
+                [
+                    bad.select(*keys, checked.cast(_CELL).alias("cell")),
+                    part_rows.filter(pl.col("present")).select(*keys, cell().cast(_CELL).alias("cell")),
+                ]
+            )
+            .group_by(keys, maintain_order=True)
+            .agg(pl.col("cell").alias("cells"))
+        )
+        bad = bad.join(cells, on=keys, how="left", nulls_equal=True)
+        if extra:
+            bad = bad.join(part_rows.group_by(keys).agg(*extra), on=keys, how="left", nulls_equal=True)
+    return pl.concat([_finish(bad, check_id), _finish(compared.filter(~failing), check_id)])
+
+
+def _finish(frame: pl.DataFrame, check_id: str | pl.Expr) -> pl.DataFrame:
     frame = _with_cells(
         frame.with_columns(
-            pl.lit(check_id).alias("check_id"),
+            (pl.lit(check_id) if isinstance(check_id, str) else check_id).alias("check_id"),
             (pl.col("actual") - pl.col("expected")).alias("difference"),
         )
     )
@@ -160,15 +224,14 @@ def columns_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     """In every row: total column = Σ ± part columns. Rows whose columns were merged in the source are skipped."""
     parts = _signed(rule.parts)  # type: ignore[arg-type]
     wanted = [rule.total, *(p for p, _ in parts)]
-    touches = pl.col("column_key").str.split("|").list.set_intersection(pl.lit(wanted)).list.len() > 0
-    t = items.filter((pl.col("table_id") == rule.table) & touches)
+    t = items.filter((pl.col("table_id") == rule.table) & pl.col("column_key").is_in(wanted))
     if rule.side:
         t = t.filter(pl.col("side") == rule.side)
     if t.is_empty():
         return _empty()
     # where the source merged any of these columns, no row of that table can be checked against them
     merged_docs = (
-        unplaced_columns(items, rule.table)
+        unplaced_columns(items, [rule.table])
         .filter(pl.col("column_key").is_in(wanted))
         .select("sha256", "instance")
         .unique()
@@ -177,33 +240,30 @@ def columns_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     for name, s in parts:
         sign = pl.when(pl.col("column_key") == name).then(s).otherwise(sign)
     is_total = pl.col("column_key") == rule.total
+    keys = ["sha256", "table_id", "instance", "row_order"]
     grouped = (
-        t.filter(~pl.col("merged"))
-        .with_columns(sign.alias("sign"))
-        .sort(pl.col("column_key") != rule.total)  # the total's cell first in `cells`
-        .group_by(["sha256", "instance", "row_order"])
+        t.with_columns(sign.alias("sign"))
+        .group_by(keys)
         .agg(
             pl.col("value").filter(is_total).sum().alias("actual"),
             (pl.col("value") * pl.col("sign")).filter(~is_total).sum().alias("expected"),
             pl.col("tol").sum().alias("tolerance"),
             pl.col("present").sum().cast(pl.Int32).alias("n_values"),
             (~pl.col("present").filter(is_total).any()).alias("actual_blank"),
-            cell().filter(is_total | pl.col("present")).alias("cells"),
             pl.col("label").first().alias("row_label"),
             pl.col("code").first(),
             pl.col("side").first(),
-            pl.col("line").first(),
+            pl.coalesce(pl.col("line").filter(is_total).first(), pl.col("line").first()).alias("line"),
             pl.col("decimals").max(),
         )
         .join(merged_docs, on=["sha256", "instance"], how="anti")
         .filter(pl.col("n_values") > 0)
         .with_columns(
-            pl.lit(rule.table).alias("table_id"),
             pl.lit(rule.total).alias("column"),
             pl.lit(" + ".join(f"{'-' if s < 0 else ''}{p}" for p, s in parts)).alias("other"),
         )
     )
-    return _finish(grouped, rule.id)
+    return _with_parts(grouped, t, keys, ~is_total, rule.id)
 
 
 def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
@@ -222,7 +282,7 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
         for p, s in parts:
             sign = pl.when(row_mask(p)).then(s).otherwise(sign)
         label = " + ".join(f"{'-' if s < 0 else ''}{p}" for p, s in parts)
-    keys = ["sha256", "instance", "column_key"]
+    keys = ["sha256", "table_id", "instance", "column_key"]
     total = t.filter(row_mask(rule.total)).select(*keys, "side", *_checked_cell())  # type: ignore[arg-type]
     summed = (
         t.filter(part_mask & ~row_mask(rule.total))  # type: ignore[arg-type]
@@ -233,48 +293,51 @@ def rows_sum(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
             pl.col("tol").sum().alias("p_tol"),
             pl.col("present").sum().cast(pl.Int32).alias("p_n"),
             pl.col("decimals").max().alias("p_dec"),
-            cell().filter(pl.col("present")).alias("p_cells"),
         )
     )
-    joined = _checked_against_parts(total.join(summed, on=keys, how="inner"), items, rule.table).with_columns(
+    joined = _checked_against_parts(total.join(summed, on=keys, how="inner"), items, [rule.table]).with_columns(
         pl.lit(label).alias("other")
     )
-    return _finish(joined, rule.id)
+    return _with_parts(joined, t, keys, part_mask & ~row_mask(rule.total), rule.id)  # type: ignore[arg-type]
 
 
-def unplaced_columns(items: pl.DataFrame, table: str) -> pl.DataFrame:
-    """(document, instance, column) whose cells are partly unplaced: sums down such a column cannot be trusted."""
+def unplaced_columns(items: pl.DataFrame, tables: Sequence[str]) -> pl.DataFrame:
+    """(document, table, instance, column) whose cells are partly unplaced: sums down it cannot be trusted."""
     return (
-        items.filter((pl.col("table_id") == table) & pl.col("merged"))
-        .select("sha256", "instance", pl.col("column_key").str.split("|").alias("column_key"))
+        items.filter(pl.col("table_id").is_in(tables) & pl.col("merged"))
+        .select(
+            "sha256", "table_id", "instance", pl.col("column_key").cast(pl.String).str.split("|").alias("column_key")
+        )
         .explode("column_key")
         .unique()
+        .with_columns(pl.col("column_key").cast(pl.Categorical))
     )
 
 
-def _checked_against_parts(joined: pl.DataFrame, items: pl.DataFrame, table: str) -> pl.DataFrame:
+def _checked_against_parts(joined: pl.DataFrame, items: pl.DataFrame, tables: Sequence[str]) -> pl.DataFrame:
     """A checked cell joined to the sum of its parts: the allowance and count of both, where the column is placed."""
     return (
-        joined.join(unplaced_columns(items, table), on=["sha256", "instance", "column_key"], how="anti")
+        joined.join(unplaced_columns(items, tables), on=["sha256", "table_id", "instance", "column_key"], how="anti")
         .with_columns(
             (pl.col("t_tol") + pl.col("p_tol")).alias("tolerance"),
             (pl.col("t_n") + pl.col("p_n")).alias("n_values"),
             pl.max_horizontal("t_dec", "p_dec").alias("decimals"),
-            pl.lit(table).alias("table_id"),
             pl.col("column_key").alias("column"),
         )
         .filter(pl.col("n_values") > 0)
     )
 
 
-def _parent_exprs() -> tuple[pl.Expr, pl.Expr]:
-    code, level, scheme = pl.col("code"), pl.col("level"), pl.col("code_scheme")
+def _parents(coded: pl.DataFrame) -> pl.DataFrame:
+    """The parent code and its level of each distinct (code, level, scheme); string work on the few distinct codes."""
+    code, level, scheme = pl.col("code").cast(pl.String), pl.col("level"), pl.col("code_scheme")
+    unit_child = (scheme == "unit") & (code.str.len_chars() > 3)
     parent = (
         pl.when(level == "项")
         .then(code.str.slice(0, 5))
         .when(level == "款")
         .then(code.str.slice(0, 3))
-        .when((scheme == "unit") & (code.str.len_chars() > 3))
+        .when(unit_child)
         .then(code.str.slice(0, code.str.len_chars() - 3))
         .otherwise(pl.lit("__total__"))
     )
@@ -283,49 +346,54 @@ def _parent_exprs() -> tuple[pl.Expr, pl.Expr]:
         .then(pl.lit("款"))
         .when(level == "款")
         .then(pl.lit("类"))
-        .when((scheme == "unit") & (code.str.len_chars() > 3))
+        .when(unit_child)
         .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.lit("__total__"))
     )
-    return parent, parent_level
+    return (
+        coded.select("code", "level", "code_scheme")
+        .unique()
+        .with_columns(
+            parent.cast(pl.Categorical).alias("parent"), parent_level.cast(pl.Categorical).alias("parent_level")
+        )
+    )
 
 
-def hierarchy(items: pl.DataFrame, rule: Rule) -> pl.DataFrame:
-    """类 = Σ 款, 款 = Σ 项 and 合计 = Σ top-level rows, for every amount column; only where children are printed."""
-    t = _table(items, rule.table, None)  # type: ignore[arg-type]
+def hierarchy(items: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+    """类 = Σ 款, 款 = Σ 项 and 合计 = Σ top-level rows, for every amount column; only where children are printed.
+
+    All hierarchy rules run in one pass: they differ only by their table.
+    """
+    check_of = {r.table: r.id for r in rules}
+    t = items.filter(pl.col("table_id").is_in(list(check_of)) & ~pl.col("merged"))
     coded = t.filter(pl.col("code").is_not_null() & pl.col("code_scheme").is_in(["function", "economic", "unit"]))
     if coded.is_empty():
         return _empty()
-    parent, parent_level = _parent_exprs()
-    keys = ["sha256", "instance", "column_key", "parent", "parent_level"]
-    coded = coded.with_columns(parent.alias("parent"), parent_level.alias("parent_level"))
+    keys = ["sha256", "table_id", "instance", "column_key", "parent", "parent_level"]
+    coded = coded.join(_parents(coded), on=["code", "level", "code_scheme"], how="left", nulls_equal=True)
     children = coded.group_by(keys).agg(
         pl.col("value").sum().alias("expected"),
         pl.col("tol").sum().alias("p_tol"),
         pl.col("present").sum().cast(pl.Int32).alias("p_n"),
         pl.col("decimals").max().alias("p_dec"),
     )
-    parent_columns = ["sha256", "instance", "column_key", *_checked_cell()]
-    unit_or_level = pl.when(pl.col("code_scheme") == "unit").then(pl.lit(None, dtype=pl.String)).otherwise("level")
+    parent_columns = ["sha256", "table_id", "instance", "column_key", *_checked_cell()]
+    unit_or_level = (
+        pl.when(pl.col("code_scheme") == "unit").then(pl.lit(None, dtype=pl.Categorical)).otherwise(pl.col("level"))
+    )
+    top = pl.lit("__total__", dtype=pl.Categorical)
     parents = pl.concat(
         [
             coded.select(*parent_columns, pl.col("code").alias("parent"), unit_or_level.alias("parent_level")),
-            t.filter(is_total_row()).select(
-                *parent_columns, pl.lit("__total__").alias("parent"), pl.lit("__total__").alias("parent_level")
-            ),
+            t.filter(is_total_row()).select(*parent_columns, top.alias("parent"), top.alias("parent_level")),
         ]
     )
-    joined = _checked_against_parts(parents.join(children, on=keys, how="inner", nulls_equal=True), items, rule.table)
-    # the children's cells and codes are gathered for the sums that fail only
-    bad = joined.filter(pl.col("actual") != pl.col("expected"))
-    evidence = (
-        coded.join(bad.select(keys), on=keys, how="semi", nulls_equal=True)
-        .group_by(keys)
-        .agg(cell().filter(pl.col("present")).alias("p_cells"), pl.col("code").str.join(" + ").alias("other"))
+    joined = _checked_against_parts(
+        parents.join(children, on=keys, how="inner", nulls_equal=True), items, list(check_of)
     )
-    bad = bad.join(evidence, on=keys, how="left", nulls_equal=True)
-    good = joined.filter(pl.col("actual") == pl.col("expected"))
-    return pl.concat([_finish(bad, rule.id), _finish(good, rule.id)])
+    check_id = pl.col("table_id").cast(pl.String).replace_strict(check_of, return_dtype=pl.String)
+    children_codes = pl.col("code").cast(pl.String).str.join(" + ").alias("other")
+    return _with_parts(joined, coded, keys, pl.lit(True), check_id, extra=(children_codes,))
 
 
 def _cell_values(items: pl.DataFrame, tables: pl.DataFrame, ref: CellRef) -> pl.DataFrame:

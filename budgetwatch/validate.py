@@ -57,28 +57,38 @@ def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
 def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
     """Every place where a rule can be evaluated, for all documents at once."""
     prepared = relations.prepare(items)
+    tables = tables.with_columns(pl.col("sha256").cast(pl.Categorical))
     conds = conditions(prepared)
     # each rule reads only the rows of its own tables
     by_table = {key[0]: frame for key, frame in prepared.partition_by("table_id", as_dict=True).items()}
     empty = prepared.clear()
+
+    def rows_of(names: Iterable[str]) -> pl.DataFrame:
+        own = [by_table[t] for t in dict.fromkeys(names) if t in by_table]
+        return (own[0] if len(own) == 1 else pl.concat(own)) if own else empty
+
     frames = []
+    together = [r for r in identity_rules() if r.relation == "hierarchy"]  # one pass: they differ only by table
+    if together:
+        frames.append(relations.hierarchy(rows_of(t for r in together for t in r.tables), together))
     for rule in identity_rules():
-        own = [by_table[t] for t in rule.tables if t in by_table]
-        sub = (own[0] if len(own) == 1 else pl.concat(own)) if own else empty
+        sub = rows_of(rule.tables)
         if rule.relation == "columns_sum":
-            frame = relations.columns_sum(sub, rule)
+            frames.append(relations.columns_sum(sub, rule))
         elif rule.relation == "rows_sum":
-            frame = relations.rows_sum(sub, rule)
-        elif rule.relation == "hierarchy":
-            frame = relations.hierarchy(sub, rule)
+            frames.append(relations.rows_sum(sub, rule))
         elif rule.relation == "equal":
-            frame = relations.equal(sub, tables, rule)
-        else:
-            frame = relations.cross_rows(sub, tables, rule, conds.get(rule.condition) if rule.condition else None)
+            frames.append(relations.equal(sub, tables, rule))
+        elif rule.relation == "cross_rows":
+            frames.append(
+                relations.cross_rows(sub, tables, rule, conds.get(rule.condition) if rule.condition else None)
+            )
+    compared = pl.concat(frames) if frames else pl.DataFrame(schema=relations.COMPARISON_COLUMNS)
+    for rule in identity_rules():
         if rule.condition and rule.relation != "cross_rows":
-            frame = frame.filter(pl.col("sha256").is_in(conds[rule.condition].implode()))
-        frames.append(frame)
-    return pl.concat(frames) if frames else pl.DataFrame(schema=relations.COMPARISON_COLUMNS)
+            applies = pl.col("sha256").is_in(conds[rule.condition].cast(pl.String).implode())
+            compared = compared.filter((pl.col("check_id") != rule.id) | applies)
+    return compared
 
 
 def grade(failed: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,7 @@ import random
 import polars as pl
 import pytest
 
+from budgetwatch import checking
 from budgetwatch.checking import validate_extractions
 from budgetwatch.rules import identity_rules
 from budgetwatch.validate import comparisons, frames, identity_findings
@@ -153,3 +154,13 @@ def test_rules_that_cannot_run_are_reported_with_their_reason(huangpi, caidian):
     assert not any(k.startswith(("B", "X-B")) for k in final)  # budget rules do not apply to final accounts
     budget = {s["check_id"]: s["reason"] for s in reports[1].skipped}
     assert budget["B01-1"] == "budget.01 is missing"
+
+
+def test_validating_in_batches_gives_the_findings_of_one_batch(monkeypatch, huangpi, hongshan, caidian):
+    documents = [huangpi, hongshan, caidian]
+    whole = validate_extractions(documents)
+    monkeypatch.setattr(checking, "BATCH_DOCUMENTS", 1)
+    one_by_one = validate_extractions(documents)
+    assert [r.extraction.document.sha256 for r in one_by_one] == [r.extraction.document.sha256 for r in whole]
+    assert [[f.message for f in r.findings] for r in one_by_one] == [[f.message for f in r.findings] for r in whole]
+    assert sum(len(r.errors) for r in whole) > 0
