@@ -17,6 +17,7 @@ from budgetwatch.checking import check_paths
 from budgetwatch.cli import main
 from budgetwatch.model import MICROS
 from budgetwatch.outputs import FINDING_COLUMNS, findings_frame
+from budgetwatch.render_pdf import extraction_to_pdf
 from budgetwatch.report import write_report
 from budgetwatch.report.history import PreviousRunError
 from budgetwatch.report.html import amount
@@ -197,7 +198,7 @@ def test_index_overview_counts_changes_and_charts(run, doms):
     c01 = next(tr for tr in index.select("table.changes tr.change") if tr.td.get_text() == "C-01")
     assert "0 → 1" in c01.get_text() and "+1" in c01.get_text()
     assert (
-        "武汉市蔡甸区医疗保障局 2024 budget"
+        "武汉市蔡甸区医疗保障局 2024 部门预算"
         in index.find(id="changes").find_next("p", string=re.compile("新文档")).text
     )
     # key figures: each total drawn carries its exact amount
@@ -259,6 +260,26 @@ def test_unreadable_previous_run_is_an_error_naming_it_and_nothing_is_written(ru
     with pytest.raises(PreviousRunError, match=r"previous\.json"):
         write_report(run, tmp_path / "out", previous=bad)
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_pdf_document_pages_carry_page_numbers_and_link_the_source_page(huangpi, tmp_path, browser):
+    dom, _ = browser
+    pdf = tmp_path / "huangpi.pdf"
+    pdf.write_bytes(extraction_to_pdf(huangpi, with_narrative=True))
+    run = check_paths([pdf])
+    report = run.reports[0]
+    write_report(run, tmp_path / "out")
+    page = dom(tmp_path / "out" / page_name(report))
+    section = page.find("section", attrs={"data-table": "final.04"})
+    table = report.extraction.table("final.04")
+    assert sorted({int(td.get_text()) for td in section.select("td.page")}) == sorted(table.pages)
+    link = section.select_one("h3 a.source-link")["href"]
+    assert link.startswith("documents/") and link.endswith(f".pdf#page={min(table.pages)}")
+    # findings located by row and column (a PDF has no text lines) still mark their cells
+    cell_findings = [f for f in report.findings if f.locations and f.locations[0].table_id and f.locations[0].column]
+    assert cell_findings
+    flagged = {n for td in page.select("td.flag[data-findings]") for n in td["data-findings"].split()}
+    assert {str(report.findings.index(f) + 1) for f in cell_findings} <= flagged
 
 
 def test_report_command_writes_the_entry_page(tmp_path, capsys):

@@ -156,7 +156,7 @@ def _lead_cells(row: Row | None, cols: list[str]) -> str:
         "page": row.page,
         "line": row.line,
     }
-    css = {"label": "label", "page": "pos", "line": "pos", "code": "code", "line_no": "pos", "group": "code"}
+    css = {"label": "label", "page": "pos page", "line": "pos line", "code": "code", "line_no": "pos", "group": "code"}
     return "".join(f'<td class="{css[c]}">{e(values[c])}</td>' for c in cols)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from budgetwatch.errors import BudgetwatchError
+from budgetwatch.report.html import KIND_ZH
 
 DocKey = tuple[str, str, str]
 
@@ -57,7 +58,7 @@ def counts(report: dict) -> Counts:
     names: dict[DocKey, str] = {}
     for doc in report["documents"]:
         key = document_key(doc)
-        names[key] = " ".join(x for x in key if x)
+        names[key] = " ".join(x for x in (key[0], key[1], KIND_ZH.get(key[2], key[2])) if x)
         per = by_document.setdefault(key, Counter())
         for f in doc.get("findings", []):
             by_check[(f["check_id"], f["severity"])] += 1

@@ -146,7 +146,7 @@ mark.bad { background: var(--error-bg); color: var(--error); font-weight: 700; p
 mark.num { background: var(--warning-bg); padding: 0 2px; }
 blockquote.sentence { margin: 4px 0; padding: 6px 10px; border-left: 3px solid var(--line); background: #fcfcfd; }
 .summary td, .summary th { text-align: left; }
-.charts { display: flex; flex-wrap: wrap; gap: 24px; }
+.charts { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 svg.chart { max-width: 100%; height: auto; font-family: inherit; }
 details summary { cursor: pointer; color: var(--muted); }
 .delta-up { color: var(--error); font-weight: 600; }
