@@ -8,6 +8,7 @@ import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from bs4 import BeautifulSoup
 from python_calamine import CalamineWorkbook
@@ -224,6 +225,19 @@ def test_screenshots_of_the_report_are_saved_with_the_test_output(run, report_di
         print(f"screenshot: {png}")
 
 
+def test_document_page_prints_to_pdf_with_its_chinese_text(run, report_dir, tmp_path):
+    page = report_dir / page_name(_report(run, "huangpi-2024-final"))
+    pdf = tmp_path / "printed.pdf"
+    _chromium(tmp_path / "profile", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri())
+    with pdfplumber.open(pdf) as printed:
+        assert len(printed.pages) > 3
+        first = printed.pages[0].extract_text() or ""
+        text = "".join((p.extract_text() or "") for p in printed.pages[:12])
+    assert "武汉市黄陂区医疗保障局" in first.replace(" ", "")
+    assert "医疗保障管理事务" in text.replace(" ", "")
+    assert "总览 overview" not in text  # navigation is left out of print
+
+
 def test_findings_xlsx_and_csv_hold_the_rows_of_the_findings(run, report_dir):
     frame = findings_frame(run)
     sheet = CalamineWorkbook.from_path(report_dir / "findings.xlsx").get_sheet_by_name("findings").to_python()
@@ -280,6 +294,23 @@ def test_pdf_document_pages_carry_page_numbers_and_link_the_source_page(huangpi,
     assert cell_findings
     flagged = {n for td in page.select("td.flag[data-findings]") for n in td["data-findings"].split()}
     assert {str(report.findings.index(f) + 1) for f in cell_findings} <= flagged
+
+
+def test_unreadable_documents_are_listed_on_the_overview_with_their_reason(tmp_path):
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n")
+    run = check_paths([SAMPLES / "hongshan-2024-budget.txt", broken])
+    index = BeautifulSoup(write_report(run, tmp_path / "out").read_text(encoding="utf-8"), "html.parser")
+    listed = index.select("ul.unreadable li")
+    assert len(listed) == 1 and "broken.pdf" in listed[0].get_text()
+    assert run.unreadable[0].reason in listed[0].get_text()
+    assert len(index.select("tr.document")) == 1
+
+
+def test_a_source_url_must_be_http_or_https(run, tmp_path):
+    source = run.reports[0].extraction.document.source
+    with pytest.raises(ValueError, match="http or https"):
+        write_report(run, tmp_path, sources={source: "javascript:alert(1)"})
 
 
 def test_report_command_writes_the_entry_page(tmp_path, capsys):

@@ -142,6 +142,7 @@ def _leading(block: Block) -> list[str]:
 
 
 _LEADING_ZH = {"group": "类别", "line_no": "行次", "code": "科目编码", "label": "项目", "page": "页", "line": "行"}
+_GROUP_HEADER = {"projects": "单位名称", "groups": "类别", "funding": "构成"}
 _GROUP_ZH = {"personnel": "人员经费", "public": "公用经费"}
 
 
@@ -186,7 +187,8 @@ def table_grid(printed: PrintedTable, marks: Marks, findings: list[Finding]) -> 
         return ""
     leading = [_leading(b) for b in blocks]
     two_sided = len(blocks) > 1 or blocks[0].side is not None
-    head = _header_rows(blocks, [[_LEADING_ZH[c] for c in lead] for lead in leading], two_sided)
+    names = _LEADING_ZH | {"group": _GROUP_HEADER.get(printed.spec.layout if printed.spec else "", "类别")}
+    head = _header_rows(blocks, [[names[c] for c in lead] for lead in leading], two_sided)
     body = []
     for n in range(max(len(b.rows) for b in blocks)):
         cells = []

@@ -113,6 +113,7 @@ th { background: var(--head); font-weight: 600; text-align: center; }
 td.num { text-align: right; white-space: nowrap; }
 td.code, td.pos { white-space: nowrap; color: var(--muted); }
 td.blank { color: #b0b5bb; }
+td.label { min-width: 9em; }
 tr.level-类 td.label { font-weight: 600; }
 tr.level-项 td.label { padding-left: 18px; }
 tr.level-款 td.label { padding-left: 10px; }
