@@ -310,7 +310,8 @@ def test_unreadable_documents_are_listed_on_the_overview_with_their_reason(tmp_p
 def test_a_source_url_must_be_http_or_https(run, tmp_path):
     source = run.reports[0].extraction.document.source
     with pytest.raises(ValueError, match="http or https"):
-        write_report(run, tmp_path, sources={source: "javascript:alert(1)"})
+        write_report(run, tmp_path / "out", sources={source: "javascript:alert(1)"})
+    assert not (tmp_path / "out").exists()
 
 
 def test_report_command_writes_the_entry_page(tmp_path, capsys):

@@ -43,8 +43,6 @@ def _source_link(
     path = Path(d.source)
     url = sources.get(d.source) or sources.get(str(path.resolve()))
     if url:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError(f"{d.source}: source URL must be http or https, got {url!r}")
         return SourceLink(url, url, is_pdf)
     if copy_sources and path.is_file():
         name = f"{d.sha256[:12]}-{_UNSAFE.sub('_', path.name).strip('._')[:80] or 'document'}"
@@ -244,10 +242,13 @@ def write_report(
     sources: document path (as the run names it) → source URL; documents without one are copied into documents/.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     current = run_json(run)
-    history = _history(Path(previous) if previous else None, current)  # fails before anything is written
     sources = sources or {}
+    for document, url in sources.items():  # bad input fails before anything is written
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(f"{document}: source URL must be http or https, got {url!r}")
+    history = _history(Path(previous) if previous else None, current)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.css").write_text(CSS, encoding="utf-8")
     pages = {n: page_name(r) for n, r in enumerate(run.reports)}
     links = {n: _source_link(r, out_dir, sources, copy_sources) for n, r in enumerate(run.reports)}
