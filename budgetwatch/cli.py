@@ -11,6 +11,8 @@ from pathlib import Path
 from budgetwatch import catalogue, sources
 from budgetwatch.checking import CheckRun, check_paths, extract_all, validate_extractions
 from budgetwatch.outputs import run_json, run_text, write_extractions, write_findings
+from budgetwatch.report import write_report
+from budgetwatch.report.history import PreviousRunError
 from budgetwatch.rules import rules
 
 
@@ -38,6 +40,22 @@ def _check(args: argparse.Namespace) -> int:
         print(json.dumps(run_json(run), ensure_ascii=False, indent=2))
     else:
         print(run_text(run))
+    for failure in run.unreadable:
+        print(f"error: {failure}", file=sys.stderr)
+    return run.exit_status
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Check the documents and write the steward's HTML report (exit status as for check)."""
+    run = check_paths(args.paths)
+    try:
+        index = write_report(run, Path(args.out), previous=Path(args.previous) if args.previous else None)
+    except PreviousRunError as exc:
+        print(f"error: previous run {exc}", file=sys.stderr)
+        return 2
+    errors = sum(len(r.errors) for r in run.reports)
+    warnings = sum(len(r.warnings) for r in run.reports)
+    print(f"{len(run.reports)} documents, {errors} errors, {warnings} warnings: {index}")
     for failure in run.unreadable:
         print(f"error: {failure}", file=sys.stderr)
     return run.exit_status
@@ -99,6 +117,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json"), default="text")
     c.add_argument("--out", help="also write check.json and findings.csv (UTF-8 with BOM) to this folder")
     c.set_defaults(run=_check)
+    h = sub.add_parser("report", help="check documents and write an HTML report with CSV/XLSX exports")
+    h.add_argument("paths", nargs="+", help="documents, or folders of documents")
+    h.add_argument("--out", required=True, help="report folder (entry page: OUT/index.html)")
+    h.add_argument("--previous", help="a previous report folder or check.json, to show how the counts changed")
+    h.set_defaults(run=_report)
     d = sub.add_parser("demo", help="run the pipeline over the bundled sample reports")
     d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")
     d.set_defaults(run=_demo)
