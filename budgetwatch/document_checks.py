@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 from budgetwatch import codes, metadata
 from budgetwatch.labels import normalise_label, squeeze
+from budgetwatch.locate import cn_number
 from budgetwatch.model import Extraction, Finding, Location, Severity, TableStatus, format_micros
 from budgetwatch.rules import Rule, document_rules
 
@@ -301,6 +302,54 @@ def table_order(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         yield _finding(rule, f"印刷顺序为 {order}", actual=order)
 
 
+# headings: 一、 / 1、 and （一） / (1): each family counts on in its own sequences
+_HEADING = (
+    ("、", re.compile(r"^\s*([一二三四五六七八九十]{1,3}|\d{1,2})\s*、")),
+    ("（）", re.compile(r"^\s*[（(]\s*([一二三四五六七八九十]{1,3}|\d{1,2})\s*[）)]")),
+)
+
+
+def _outside_tables(ex: Extraction) -> Iterator[tuple[int, str]]:
+    spans = [t.lines for t in ex.tables if t.lines]
+    for number, line in _text_lines(ex):
+        if not any(first <= number <= last for first, last in spans):
+            yield number, line
+
+
+def heading_numbering(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A run of headings counting 1, 2, 3 … that switches between Chinese and Arabic numerals (一、 then 4、)."""
+    for family, pattern in _HEADING:
+        runs: list[list[tuple[int, int, str]]] = []  # (value, line, marker) in order
+        for number, line in _outside_tables(ex):
+            m = pattern.match(line)
+            if not m:
+                continue
+            value = int(cn_number(m.group(1)))
+            # a heading continues the latest run it counts on from, preferring one in its own numerals (a nested
+            # list in the other numerals may lie between); 1 opens a new run
+            counts_on = [r for r in reversed(runs) if r[-1][0] == value - 1] if value > 1 else []
+            same = [r for r in counts_on if r[-1][2].isdigit() == m.group(1).isdigit()]
+            run = (same or counts_on or [None])[0]
+            if run is None:
+                runs.append([(value, number, m.group(1))])
+            else:
+                run.append((value, number, m.group(1)))
+        for run in runs:
+            styles = {marker.isdigit() for _, _, marker in run}
+            if len(run) >= 3 and len(styles) == 2:
+                printed = " ".join(f"{_marker(marker, family)}" for _, _, marker in run)
+                yield _finding(
+                    rule,
+                    f"第{run[0][1]}行起的标题编号混用中文与阿拉伯数字：{printed}",
+                    [Location(line=line) for _, line, _ in run],
+                    actual=printed,
+                )
+
+
+def _marker(number: str, family: str) -> str:
+    return f"{number}、" if family == "、" else f"（{number}）"
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
@@ -318,6 +367,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "classification_path": classification_path,
     "function_list": function_list,
     "table_order": table_order,
+    "heading_numbering": heading_numbering,
 }
 
 

@@ -14,7 +14,7 @@ _PRINTED_NUMBER = re.compile(
 _CN_DIGITS = {c: k for k, c in enumerate("一二三四五六七八九", start=1)}
 
 
-def _cn_number(text: str) -> str:
+def cn_number(text: str) -> str:
     """表十二 → 12 (numbers up to 99 written in Chinese)."""
     if text.isdigit() or "-" in text:
         return text
@@ -78,7 +78,7 @@ def _printed_number(text: str) -> tuple[str, str | None] | None:
         return None
     if m.group(1):
         return f"公开{int(m.group(1)):02d}表", None
-    number = _cn_number(squeeze(m.group(2)))
+    number = cn_number(squeeze(m.group(2)))
     return f"表{number}", (number if "-" in number else None)
 
 

@@ -26,6 +26,7 @@ DOCUMENT_RELATIONS = (
     "classification_path",
     "function_list",
     "table_order",
+    "heading_numbering",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",

@@ -33,3 +33,21 @@ def test_template_instructions_and_city_wording():
 def test_function_code_list_in_the_text_is_compared_with_the_tables(hongshan):
     (finding,) = [f for f in document_findings(hongshan) if f.check_id == "K-05"]
     assert finding.actual == "2080506、2101506、2101599" and finding.expected == "2010501、2080501"
+
+
+def _outline(markers: list[str]) -> str:
+    return "".join(f"{m}第{k}节\n正文。\n" for k, m in enumerate(markers, start=1))
+
+
+def test_headings_that_switch_numerals_within_one_run_are_reported():
+    (finding,) = _findings(_outline(["一、", "二、", "三、", "4、", "五、"]), "T-04")
+    assert finding.actual == "一、 二、 三、 4、 五、"
+    assert [loc.line for loc in finding.locations] == [1, 3, 5, 7, 9]
+    (paren,) = _findings(_outline(["（1）", "（2）", "(3)", "（四）"]), "T-04")
+    assert paren.actual == "（1） （2） （3） （四）"
+
+
+def test_nested_lists_in_the_other_numerals_are_not_mixed_headings():
+    nested = ["一、", "（一）", "1、", "2、", "3、", "（二）", "（1）", "（2）", "（三）", "二、", "三、"]
+    assert _findings(_outline(nested), "T-04") == []
+    assert _findings(_outline(["1、", "2、", "3、", "1、", "2、"]), "T-04") == []

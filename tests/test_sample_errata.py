@@ -64,6 +64,8 @@ EXPECTED = [
     ("caidian", "CD-16", "T-03", "warning", "label", "7999.76元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "3.72元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "万元万元"),
+    ("caidian", "CD-19", "T-04", "warning", "template", "1、 二、 三、 4、 5、 六、 七、 八、 九、 10、"),
+    ("caidian", "CD-19", "T-04", "warning", "template", "（1） （2） （3） （4） （五） （六）"),
 ]
 
 
