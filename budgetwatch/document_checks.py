@@ -309,7 +309,8 @@ _HEADING = (
 )
 
 
-def _outside_tables(ex: Extraction) -> Iterator[tuple[int, str]]:
+def outside_tables(ex: Extraction) -> Iterator[tuple[int, str]]:
+    """The text's non-blank lines (numbered from 1) that are not part of a table."""
     spans = [t.lines for t in ex.tables if t.lines]
     for number, line in _text_lines(ex):
         if not any(first <= number <= last for first, last in spans):
@@ -320,7 +321,7 @@ def heading_numbering(ex: Extraction, rule: Rule) -> Iterator[Finding]:
     """A run of headings counting 1, 2, 3 … that switches between Chinese and Arabic numerals (一、 then 4、)."""
     for family, pattern in _HEADING:
         runs: list[list[tuple[int, int, str]]] = []  # (value, line, marker) in order
-        for number, line in _outside_tables(ex):
+        for number, line in outside_tables(ex):
             m = pattern.match(line)
             if not m:
                 continue

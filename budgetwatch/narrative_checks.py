@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from budgetwatch import codes
+from budgetwatch.document_checks import outside_tables
 from budgetwatch.labels import squeeze
 from budgetwatch.model import MICROS, Extraction, Finding, Location, NarrativeFact, Severity, format_micros
 from budgetwatch.rules import Rule, narrative_rules
@@ -45,12 +46,16 @@ def _interval(f: NarrativeFact) -> tuple[Decimal, Decimal]:
 
 
 def _finding(rule: Rule, severity: str, category: str, detail: str, fact: NarrativeFact, **numbers) -> Finding:
+    return _at_line(rule, severity, detail, fact.line, fact.sentence, category=category, **numbers)
+
+
+def _at_line(rule: Rule, severity: str, detail: str, line: int, sentence: str, *, category: str, **numbers) -> Finding:
     return Finding(
         check_id=rule.id,
         severity=Severity(severity),
         category=category,
-        message=f"{rule.zh}：{detail}（第{fact.line}行：{fact.sentence[:80]}）| {rule.en}",
-        locations=[Location(line=fact.line)],
+        message=f"{rule.zh}：{detail}（第{line}行：{sentence[:80]}）| {rule.en}",
+        locations=[Location(line=line)],
         **numbers,
     )
 
@@ -470,6 +475,53 @@ def named_items(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             )
 
 
+_NO_ASSETS = re.compile(
+    r"(?:无|没有|未占用|未占有)(?:任何)?国有资产(?:占用|占有|使用)*情况|未(?:占用|占有)(?:使用)?国有资产"
+)
+_VEHICLES = re.compile(r"(?:公务用车|车辆|用车)[^。；，,]{0,12}?(\d+)\s*辆")
+_ASSETS_LISTED = re.compile(r"有形资产|有型资产|实物资产|无形资产")
+_FIXED_ASSETS_USED = re.compile(r"固定资产(?:全部在使用|利用率|原值|净值|总额|账面)")
+_ASSETS_HELD = re.compile(r"(?:占有|占用|拥有)(?:使用)?国有资产\s*([\d,，.]+)\s*万元")
+
+
+def _assets_said(text: str) -> str | None:
+    """The words of `text` that say assets are held (a vehicle, listed or used fixed assets), if any."""
+    for m in _VEHICLES.finditer(text):
+        if int(m.group(1)) > 0:
+            return m.group(0)
+    for pattern in (_ASSETS_LISTED, _FIXED_ASSETS_USED):
+        if m := pattern.search(text):
+            return m.group(0)
+    return None
+
+
+def no_assets(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """无国有资产占用 contradicted by the same line (有形资产为：公务用车1辆), or, when the text speaks of one holder
+    only, by another line (固定资产利用率) or by capital spending (310) in the tables."""
+    lines = list(outside_tables(ex))
+    stated = [(n, line, m) for n, line in lines if (m := _NO_ASSETS.search(line))]
+    others_hold = any(_ASSETS_HELD.search(line) for _, line in lines)
+    for number, line, m in stated:
+        sentence = line.strip()
+        here = _assets_said(line[m.end() :])
+        if here:
+            detail = f"称{m.group(0)}，同一处又称“{here}”"
+            yield _at_line(rule, "error", detail, number, sentence, category=rule.category, actual=here)
+            continue
+        if len(stated) > 1 or others_hold:
+            continue  # several holders (本级, 下属单位): another line may speak of another one
+        elsewhere = [(n, said) for n, text in lines if n != number and (said := _assets_said(text))]
+        capital = [i for i in ex.items if i.code and i.code.startswith("310") and i.micros]
+        if elsewhere:
+            n, said = elsewhere[0]
+            detail = f"称{m.group(0)}，第{n}行又称“{said}”"
+            yield _at_line(rule, "error", detail, number, sentence, category=rule.category, actual=said)
+        elif capital:
+            spent = "、".join(f"{i.table_id} {i.code} {i.label} {format_micros(i.micros)}" for i in capital[:3])
+            detail = f"称{m.group(0)}，表中有资本性支出 {spent}"
+            yield _at_line(rule, "warning", detail, number, sentence, category=rule.category, actual=spent)
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_share": shares,
     "narrative_completion": completion_rates,
@@ -480,6 +532,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_hierarchy": narrative_hierarchy,
     "narrative_repeated_count": repeated_counts,
     "narrative_named_items": named_items,
+    "narrative_no_assets": no_assets,
 }
 
 

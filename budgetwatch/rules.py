@@ -38,6 +38,7 @@ NARRATIVE_RELATIONS = (
     "narrative_hierarchy",
     "narrative_repeated_count",
     "narrative_named_items",
+    "narrative_no_assets",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

@@ -110,3 +110,21 @@ def test_the_same_count_said_twice_differently():
 def test_items_named_in_the_text_but_absent_from_the_basic_table(hongshan):
     named = [f.actual for f in narrative_findings(hongshan) if f.check_id == "N-09"]
     assert named[0].startswith("绩效工资（30107）") and "办公费" not in named[1]
+
+
+def _no_assets(text: str):
+    return [f for f in _check(text) if f.check_id == "N-10"]
+
+
+def test_no_state_assets_contradicted_in_the_same_line_is_an_error():
+    (finding,) = _no_assets("某中心，无国有资产占用使用情况。有形资产为：一般公务用车2辆。\n")
+    assert (str(finding.severity), finding.actual) == ("error", "公务用车2辆")
+    assert _no_assets("本单位无国有资产占用情况。本年度购置公务用车 0 辆。\n") == []
+
+
+def test_no_state_assets_contradicted_elsewhere_counts_only_for_a_single_holder():
+    single = "截至年底，本部门无国有资产占用情况。\n\n资产管理：固定资产全部在使用，固定资产利用率为100%。\n"
+    (finding,) = _no_assets(single)
+    assert finding.locations[0].line == 1 and "第3行" in finding.message
+    several = "本级，无国有资产占用使用情况。\n下属中心，占有使用国有资产79.50万元，主要实物资产为：一般公务用车1辆。\n"
+    assert _no_assets(several) == []
