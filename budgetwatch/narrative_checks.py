@@ -421,6 +421,51 @@ def repeated_counts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             )
 
 
+_NUMBERING = re.compile(
+    r"^\s*(?:\d{1,2}\s*[.、．]|[（(]\s*[\d一二三四五六七八九十]{1,3}\s*[)）]|[一二三四五六七八九十]{1,3}、)\s*"
+)
+_PROJECT_SENTENCE = re.compile(r"^(?:\d{4}\s*年度?)?([^：:，,。；]{2,30}?)(?:项目绩效自评|绩效自评|项目)")
+
+
+def _project_spending(f: NarrativeFact) -> str | None:
+    """The project a fact gives the spending of: `X项目 5.24 万元`, or 执行数/支出 in a sentence about project X."""
+    if f.unit not in MONEY:
+        return None
+    if f.kind == "amount" and f.subject.endswith("项目") and f.offset <= len(f.subject) + 4:
+        name = _NUMBERING.sub("", f.subject)[:-2]
+    elif f.kind == "final" and (m := _PROJECT_SENTENCE.match(_NUMBERING.sub("", f.sentence))):
+        name = m.group(1)
+    else:
+        return None
+    name = re.sub(r"^\d{4}\s*", "", squeeze(name))
+    return name if len(name) >= 4 else None
+
+
+def project_amounts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A project's spending said twice with different amounts (X项目 5.24 万元 … X项目 … 执行数为 5.21 万元)."""
+    seen: dict[str, NarrativeFact] = {}
+    for f in ex.facts:
+        if (name := _project_spending(f)) is None:
+            continue
+        first = seen.setdefault(name, f)
+        if first.line == f.line or first.unit != f.unit or first.micros == f.micros:
+            continue
+        seen[name] = f  # a third mention is compared with the latest
+        difference = abs(first.micros - f.micros)
+        unit_step = MICROS // 10 ** max(first.decimals, f.decimals)
+        severity, category = ("warning", "rounding") if difference <= unit_step else ("error", "narrative")
+        yield _finding(
+            rule,
+            severity,
+            category,
+            f"{name}项目：第{first.line}行为{first.raw}，第{f.line}行为{f.raw}",
+            f,
+            expected=first.raw,
+            actual=f.raw,
+            difference=format_micros(f.micros - first.micros),
+        )
+
+
 _GROUP_CLASSES = {"人员经费": ("301", "303"), "公用经费": ("302", "307", "310", "312", "399")}
 _USED_FOR = re.compile(r"(?:主要用于|主要包括|包括)[:：]?(.+?)等")
 
@@ -533,6 +578,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_repeated_count": repeated_counts,
     "narrative_named_items": named_items,
     "narrative_no_assets": no_assets,
+    "narrative_project_amount": project_amounts,
 }
 
 

@@ -39,6 +39,7 @@ NARRATIVE_RELATIONS = (
     "narrative_repeated_count",
     "narrative_named_items",
     "narrative_no_assets",
+    "narrative_project_amount",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

@@ -128,3 +128,16 @@ def test_no_state_assets_contradicted_elsewhere_counts_only_for_a_single_holder(
     assert finding.locations[0].line == 1 and "第3行" in finding.message
     several = "本级，无国有资产占用使用情况。\n下属中心，占有使用国有资产79.50万元，主要实物资产为：一般公务用车1辆。\n"
     assert _no_assets(several) == []
+
+
+def test_a_project_spending_stated_twice_must_agree():
+    text = (
+        "医保政策宣传经费项目 5.24 万元，主要成效：完成宣传。\n\n"
+        "2. 医保政策宣传经费项目绩效自评综述：项目全年预算数为 5.21 万元，执行数为 5.21 万元，完成预算的 100%。\n"
+    )
+    (finding,) = [f for f in _check(text) if f.check_id == "N-11"]
+    assert (str(finding.severity), finding.expected, finding.actual) == ("error", "5.24 万元", "5.21 万元")
+    agreeing = text.replace("5.24", "5.21")
+    assert [f for f in _check(agreeing) if f.check_id == "N-11"] == []
+    other_project = text.replace("2. 医保政策宣传经费", "2. 打击欺诈骗保工作经费")
+    assert [f for f in _check(other_project) if f.check_id == "N-11"] == []

@@ -20,6 +20,7 @@ EXPECTED = [
     ("huangpi", "HP-07", "F03-2", "warning", "rounding", "457.73"),
     ("huangpi", "HP-08", "N-01", "error", "narrative", "83.70%"),
     ("huangpi", "HP-09", "N-01", "error", "narrative", "6.95%"),
+    ("huangpi", "HP-10", "N-11", "error", "narrative", "第496行为5.24 万元，第638行为5.21 万元"),
     ("huangpi", "HP-11", "N-08", "error", "narrative", "第616行为5 个，第632行为8 个二级项目"),
     ("huangpi", "HP-12", "N-08", "error", "narrative", "第659行为6.7 万人次，第956行为11.35 万人次"),
     ("huangpi", "HP-14", "N-10", "error", "narrative", "固定资产全部在使用"),
