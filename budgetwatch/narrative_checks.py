@@ -466,6 +466,32 @@ def project_amounts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         )
 
 
+_CLAUSE_END = re.compile(r"[，,。；;：:]")
+_PARENTHESES = re.compile(r"（[^（）]*）|\([^()]*\)")
+_LIST_SEPARATOR = re.compile(r"、|以及")
+
+
+def listed_counts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A count right after the items it counts (A以及B、C、D 3个一级指标) that differs from the number of items."""
+    for f in ex.facts:
+        if f.kind != "count" or f.unit != "个" or not f.after:
+            continue
+        clause = _NUMBERING.sub("", _PARENTHESES.sub("", _CLAUSE_END.split(f.sentence[: f.offset])[-1]))
+        items = [i.strip() for i in _LIST_SEPARATOR.split(clause)]
+        if len(items) < 2 or not all(items) or any(re.search(r"\d", i) for i in items):
+            continue
+        if len(items) != round(f.value):
+            yield _finding(
+                rule,
+                "error",
+                "narrative",
+                f"称{f.raw}{f.after}，列出{len(items)}个：{'、'.join(items)}",
+                f,
+                expected=str(len(items)),
+                actual=f.raw,
+            )
+
+
 _GROUP_CLASSES = {"人员经费": ("301", "303"), "公用经费": ("302", "307", "310", "312", "399")}
 _USED_FOR = re.compile(r"(?:主要用于|主要包括|包括)[:：]?(.+?)等")
 
@@ -579,6 +605,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_named_items": named_items,
     "narrative_no_assets": no_assets,
     "narrative_project_amount": project_amounts,
+    "narrative_listed_count": listed_counts,
 }
 
 

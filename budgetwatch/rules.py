@@ -40,6 +40,7 @@ NARRATIVE_RELATIONS = (
     "narrative_named_items",
     "narrative_no_assets",
     "narrative_project_amount",
+    "narrative_listed_count",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

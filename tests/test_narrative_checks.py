@@ -141,3 +141,12 @@ def test_a_project_spending_stated_twice_must_agree():
     assert [f for f in _check(agreeing) if f.check_id == "N-11"] == []
     other_project = text.replace("2. 医保政策宣传经费", "2. 打击欺诈骗保工作经费")
     assert [f for f in _check(other_project) if f.check_id == "N-11"] == []
+
+
+def test_a_count_must_match_the_items_listed_right_before_it():
+    text = "本次评价设计了预算执行率以及产出指标、效益指标、满意度指标3个一级指标，并设定权重。\n"
+    (finding,) = [f for f in _check(text) if f.check_id == "N-12"]
+    assert (finding.expected, finding.actual) == ("4", "3个")
+    assert [f for f in _check(text.replace("3个", "4个")) if f.check_id == "N-12"] == []
+    counted_each = "本局下属2个二级单位，其中：行政单位1个、全额拨款事业单位1个、自收自支事业单位1个。\n"
+    assert [f for f in _check(counted_each) if f.check_id == "N-12"] == []

@@ -27,6 +27,7 @@ EXPECTED = [
     ("huangpi", "HP-18", "T-02", "warning", "label", "指市级财政"),
     ("huangpi", "HP-18", "T-02", "warning", "label", "是指市直部门"),
     ("huangpi", "HP-18", "T-01", "warning", "template", "请依据部门收入的实际情况进行解释"),
+    ("huangpi", "HP-19", "N-12", "error", "narrative", "称3个一级指标，列出4个"),
     ("huangpi", "HP-20", "N-02", "warning", "narrative", "除数为零"),
     ("hongshan", "HS-01", "L-02", "error", "label", "本年政府性基金预算支出"),
     (
