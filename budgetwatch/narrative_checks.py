@@ -271,6 +271,39 @@ def _check_list(
         )
 
 
+_STRUCTURE_PARTS = ("人员经费", "公用经费", "项目")
+
+
+def _structure_part(f: NarrativeFact) -> str | None:
+    subject = re.sub(r"支出$", "", re.sub(r"[（(]合计[)）]$", "", f.subject))
+    return next((p for p in _STRUCTURE_PARTS if subject.endswith(p)), None)
+
+
+def structure_sums(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """支出合计 T。人员经费 a、公用经费 b。项目支出 c: a + b + c = T, where no 其中 / 包括 list already says so."""
+    by_line: dict[int, list[NarrativeFact]] = {}
+    for f in ex.facts:
+        if _money(f):
+            by_line.setdefault(f.line, []).append(f)
+    for facts in by_line.values():
+        for k, total in enumerate(facts):
+            if "合计" not in total.subject or _structure_part(total):
+                continue
+            parts: dict[str, NarrativeFact] = {}
+            for g in facts[k + 1 :]:
+                part = _structure_part(g)
+                if part is None or part in parts:
+                    break
+                parts[part] = g
+            if len(parts) < len(_STRUCTURE_PARTS):
+                continue
+            first = parts["人员经费"]
+            if _INTRODUCER.search(first.sentence[: first.offset]):
+                continue  # a 其中 list: the list rule checks it
+            yield from _check_list(rule, total, list(parts.values()), [])
+            break
+
+
 def _function_code_of(subject: str) -> codes.Code | None:
     """The 类 or 款 a narrative subject names (卫生健康支出（合计）, 医疗救助（合计）, 行政事业单位医疗), if any."""
     name = re.sub(r"(?:类支出|（类）|\(类\)|（款）|\(款\)|（合计）|\(合计\)|合计|类)$", "", subject)
@@ -606,6 +639,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_no_assets": no_assets,
     "narrative_project_amount": project_amounts,
     "narrative_listed_count": listed_counts,
+    "narrative_structure": structure_sums,
 }
 
 

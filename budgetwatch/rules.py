@@ -41,6 +41,7 @@ NARRATIVE_RELATIONS = (
     "narrative_no_assets",
     "narrative_project_amount",
     "narrative_listed_count",
+    "narrative_structure",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

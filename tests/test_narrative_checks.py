@@ -150,3 +150,22 @@ def test_a_count_must_match_the_items_listed_right_before_it():
     assert [f for f in _check(text.replace("3个", "4个")) if f.check_id == "N-12"] == []
     counted_each = "本局下属2个二级单位，其中：行政单位1个、全额拨款事业单位1个、自收自支事业单位1个。\n"
     assert [f for f in _check(counted_each) if f.check_id == "N-12"] == []
+
+
+def test_personnel_public_and_project_spending_add_up_to_the_total_they_follow():
+    text = (
+        "一般公共预算支出合计7999.76万元。基本支出-人员经费（合计）1394.76万元、公用经费（合计）108.33万元。"
+        "项目支出（合计）6605.00万元。\n"
+    )
+    (finding,) = [f for f in _check(text) if f.check_id == "N-13"]
+    assert (str(finding.severity), finding.expected, finding.actual) == ("error", "8108.09", "7999.76")
+    fixed = text.replace("1394.76", "1286.43")
+    assert [f for f in _check(fixed) if f.check_id == "N-13"] == []
+    rounded = (
+        "卫生健康支出（合计）7644.67万元。人员经费（合计）931.39万元、公用经费（合计）108.27万元。"
+        "项目（合计）6605.00万元。\n"
+    )
+    (warning,) = [f for f in _check(rounded) if f.check_id == "N-13"]
+    assert (str(warning.severity), warning.category) == ("warning", "rounding")
+    listed = "支出合计401.62万元。其中，人员经费241万元、公用经费21.62万元、项目支出139.01万元。\n"
+    assert [f for f in _check(listed) if f.check_id == "N-13"] == []  # a 其中 list belongs to N-04
