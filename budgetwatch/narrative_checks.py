@@ -271,37 +271,62 @@ def _check_list(
         )
 
 
-_STRUCTURE_PARTS = ("人员经费", "公用经费", "项目")
+def _spending_part(subject: str) -> str | None:
+    subject = re.sub(r"支出$", "", re.sub(r"[（(]合计[)）]$", "", subject))
+    return next((p for p in ("人员经费", "公用经费", "项目") if subject.endswith(p)), None)
 
 
-def _structure_part(f: NarrativeFact) -> str | None:
-    subject = re.sub(r"支出$", "", re.sub(r"[（(]合计[)）]$", "", f.subject))
-    return next((p for p in _STRUCTURE_PARTS if subject.endswith(p)), None)
+_INCOME_PARTS = (
+    "一般公共预算财政拨款收入", "政府性基金预算财政拨款收入", "国有资本经营预算财政拨款收入", "财政专户管理资金收入",
+    "事业单位经营收入", "事业收入", "上级补助收入", "附属单位上缴收入", "其他收入", "用事业基金弥补收支差额",
+)  # fmt: skip
+
+
+def _income_part(subject: str) -> str | None:
+    subject = re.sub(r"^(?:其中|包括)[:：，,]?", "", subject)
+    if subject.startswith("上年结转"):
+        return "上年结转"
+    return next((p for p in _INCOME_PARTS if subject.endswith(p)), None)
+
+
+# (what the total is of, how a part is named, how many distinct parts make a breakdown)
+_STRUCTURES: tuple[tuple[Callable[[str], bool], Callable[[str], str | None], int], ...] = (
+    (lambda s: "合计" in s and _spending_part(s) is None, _spending_part, 3),
+    (
+        lambda s: "收入" in s and re.search(r"合计|总收入|总计", s) is not None and _income_part(s) is None,
+        _income_part,
+        3,
+    ),
+)
 
 
 def structure_sums(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """支出合计 T。人员经费 a、公用经费 b。项目支出 c: a + b + c = T, where no 其中 / 包括 list already says so."""
+    """A total followed by its standard parts (人员经费、公用经费、项目支出; income categories and 上年结转): the
+    parts add up to it, where no 其中 / 包括 list already says so."""
     by_line: dict[int, list[NarrativeFact]] = {}
     for f in ex.facts:
         if _money(f):
             by_line.setdefault(f.line, []).append(f)
     for facts in by_line.values():
-        for k, total in enumerate(facts):
-            if "合计" not in total.subject or _structure_part(total):
-                continue
-            parts: dict[str, NarrativeFact] = {}
-            for g in facts[k + 1 :]:
-                part = _structure_part(g)
-                if part is None or part in parts:
-                    break
-                parts[part] = g
-            if len(parts) < len(_STRUCTURE_PARTS):
-                continue
-            first = parts["人员经费"]
-            if _INTRODUCER.search(first.sentence[: first.offset]):
-                continue  # a 其中 list: the list rule checks it
-            yield from _check_list(rule, total, list(parts.values()), [])
-            break
+        for is_total, part_of, needed in _STRUCTURES:
+            for k, total in enumerate(facts):
+                if not is_total(total.subject):
+                    continue
+                parts: dict[str, NarrativeFact] = {}
+                for g in facts[k + 1 :]:
+                    if g.subject.endswith("小计"):
+                        continue  # a subtotal restated between the total and its parts
+                    part = part_of(g.subject)
+                    if part is None or part in parts:
+                        break
+                    parts[part] = g
+                if len(parts) < needed:
+                    continue
+                first = next(iter(parts.values()))
+                if _INTRODUCER.search(first.sentence[: first.offset]):
+                    continue  # a 其中 list: the list rule checks it
+                yield from _check_list(rule, total, list(parts.values()), [])
+                break
 
 
 def _function_code_of(subject: str) -> codes.Code | None:

@@ -169,3 +169,13 @@ def test_personnel_public_and_project_spending_add_up_to_the_total_they_follow()
     assert (str(warning.severity), warning.category) == ("warning", "rounding")
     listed = "支出合计401.62万元。其中，人员经费241万元、公用经费21.62万元、项目支出139.01万元。\n"
     assert [f for f in _check(listed) if f.check_id == "N-13"] == []  # a 其中 list belongs to N-04
+
+
+def test_income_categories_after_an_income_total_add_up_to_it():
+    text = (
+        "2024年预算总收入（合计）8064.76万元，小计8064.76万元，一般公共预算财政拨款收入7999.76万元。"
+        "事业收入0万元，上级补助收入22万元，其他收入25万元；上年结转40万元。\n"
+    )
+    (finding,) = [f for f in _check(text) if f.check_id == "N-13"]
+    assert (finding.expected, finding.actual, finding.difference) == ("8086.76", "8064.76", "-22.00")
+    assert [f for f in _check(text.replace("上级补助收入22万元", "上级补助收入0万元")) if f.check_id == "N-13"] == []
