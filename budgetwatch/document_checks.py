@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterator
 
@@ -351,6 +352,29 @@ def _marker(number: str, family: str) -> str:
     return f"{number}、" if family == "、" else f"（{number}）"
 
 
+_PROJECT_NAME = re.compile(r"项目名称\s*[:：]?\s*([^\s:：]{2,40}?)\s*(?:项目代码|项目编码|项目类别|$)")
+
+
+def project_names(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A project in a 项目支出绩效目标表 (表12-n) whose name is not among the projects of the 项目支出表 (表10)."""
+    listed = {normalise_label(i.label) for i in ex.items if i.table_id == "budget.10" and i.label}
+    if not listed:
+        return
+    text = ex.text.splitlines()
+    for t in ex.tables:
+        if t.table_id != "budget.12" or not t.lines:
+            continue
+        first, last = t.lines
+        found = next((m for line in text[first - 1 : last] if (m := _PROJECT_NAME.search(line.strip()))), None)
+        if found is None or normalise_label(found.group(1)) in listed:
+            continue
+        name = found.group(1)
+        close = difflib.get_close_matches(normalise_label(name), sorted(listed), n=1, cutoff=0.5)
+        hint = f"，表10 中最接近的是“{close[0]}”" if close else ""
+        where = Location(table_id=t.table_id, row_label=name, line=first)
+        yield _finding(rule, f"{t.instance or t.table_id} 项目“{name}”不在表10 项目中{hint}", [where], actual=name)
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
@@ -369,6 +393,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "function_list": function_list,
     "table_order": table_order,
     "heading_numbering": heading_numbering,
+    "project_names": project_names,
 }
 
 

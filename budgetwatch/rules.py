@@ -27,6 +27,7 @@ DOCUMENT_RELATIONS = (
     "function_list",
     "table_order",
     "heading_numbering",
+    "project_names",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from budgetwatch.document_checks import document_findings
 from budgetwatch.extract import extract_text
 
+from .conftest import SAMPLES
+
 
 def _findings(text: str, check_id: str):
     ex = extract_text(text, source="t.txt", sha256="0" * 64)
@@ -51,3 +53,11 @@ def test_nested_lists_in_the_other_numerals_are_not_mixed_headings():
     nested = ["一、", "（一）", "1、", "2、", "3、", "（二）", "（1）", "（2）", "（三）", "二、", "三、"]
     assert _findings(_outline(nested), "T-04") == []
     assert _findings(_outline(["1、", "2、", "3、", "1、", "2、"]), "T-04") == []
+
+
+def test_a_performance_table_project_must_be_named_as_in_the_project_table():
+    text = (SAMPLES / "hongshan-2024-budget.txt").read_text(encoding="utf-8")
+    (finding,) = _findings(text, "L-06")
+    assert finding.actual == "打击欺诈骗取医保" and "打击欺诈骗保" in finding.message
+    assert finding.locations[0].table_id == "budget.12"
+    assert _findings(text.replace("打击欺诈骗取医保", "打击欺诈骗保"), "L-06") == []

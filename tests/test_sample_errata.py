@@ -38,6 +38,7 @@ EXPECTED = [
         "classification",
         "列出但表中未使用 2080506、2101506、2101599；表中使用但未列出 2010501、2080501",
     ),
+    ("hongshan", "HS-09", "L-06", "warning", "label", "打击欺诈骗取医保"),
     ("hongshan", "HS-05", "T-02", "warning", "label", "指市级财政"),
     ("hongshan", "HS-06", "N-09", "warning", "narrative", "绩效工资（30107）、职业年金缴费（30109）、医疗费（30114）"),
     (
