@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from budgetwatch.model import Extraction
-from budgetwatch.render_pdf import extraction_to_pdf
+from budgetwatch.render_pdf import FONT, extraction_to_pdf
 
 # TrueType CJK fonts reportlab can embed (the Noto CJK OpenType fonts cannot be); Debian's fonts-wqy-zenhei first
 FONT_CANDIDATES = (
@@ -54,14 +54,25 @@ def extraction_to_pngs(ex: Extraction, *, dpi: int = 200, font_file: str | None 
     return pdf_to_pngs(extraction_to_pdf(ex, font_file=font_file, **options), dpi)
 
 
-def pngs_to_pdf(pngs: list[bytes], *, dpi: int = 200) -> bytes:
-    """A PDF whose pages are only pictures: each PNG fills a page of its own size at `dpi`."""
+def pngs_to_pdf(pngs: list[bytes], *, dpi: int = 200, cover: list[str] | None = None) -> bytes:
+    """A PDF whose pages are only pictures: each PNG fills a page of its own size at `dpi`; optionally after a cover
+    page of text lines (as reports whose narrative is text and whose tables are scans)."""
     from PIL import Image  # noqa: PLC0415
+    from reportlab.lib.pagesizes import A4, landscape  # noqa: PLC0415
     from reportlab.lib.utils import ImageReader  # noqa: PLC0415
+    from reportlab.pdfbase import pdfmetrics  # noqa: PLC0415
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: PLC0415
     from reportlab.pdfgen import canvas  # noqa: PLC0415
 
     out = io.BytesIO()
     pdf = canvas.Canvas(out)
+    if cover:
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+        pdf.setPageSize(landscape(A4))
+        pdf.setFont(FONT, 14)
+        for k, line in enumerate(cover):
+            pdf.drawString(60, 500 - 24 * k, line)
+        pdf.showPage()
     for png in pngs:
         with Image.open(io.BytesIO(png)) as image:
             width, height = (v * 72 / dpi for v in image.size)
