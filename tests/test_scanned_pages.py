@@ -7,6 +7,7 @@ The pages are made by code: the sample tables rendered by the PDF generator with
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -32,10 +33,15 @@ def _amounts(extraction, tables=None):
     )
 
 
+# a one-sided table, a two-sided one continued over two pages, the three-group table, a declared-empty one
+SCANNED = ("final.01", "final.04", "final.06", "final.07")
+
+
 @pytest.fixture(scope="module")
 def scanned_final(huangpi):
-    """The final account's tables as page images, and a PDF of a text cover page followed by those images."""
-    pngs = extraction_to_pngs(huangpi)  # the first image is the rendered title page
+    """Some of the final account's tables as page images (OCR costs seconds a page), and a PDF of a text cover page
+    followed by those images."""
+    pngs = extraction_to_pngs(replace(huangpi, tables=[t for t in huangpi.tables if t.table_id in SCANNED]))
     return pngs, pngs_to_pdf(pngs[1:], cover=[huangpi.document.title, "第二部分 部门决算表"])
 
 
@@ -51,6 +57,7 @@ def test_with_ocr_turned_off_scanned_tables_are_image_only(scanned_final):
     back = extract_bytes(pdf, "scanned-final.pdf", Limits(max_ocr_pages=0))
     assert not back.items and str(back.document.kind) == "final_account"
     assert len(back.tables) == 9 and {str(t.status) for t in back.tables} == {"image_only"}
+    assert back.tables[0].pages == [2, 3, 4, 5, 6]
     assert "OCR not installed or off" in back.tables[0].notes[0]
 
 
@@ -68,12 +75,11 @@ def test_without_the_ocr_engine_scanned_tables_are_image_only(scanned_final, mon
 @needs_ocr
 def test_ocr_of_an_image_only_pdf_gives_the_same_line_items(huangpi, ocr_read):
     read = {t.table_id for t in ocr_read.tables if str(t.status) in ("parsed", "declared_empty")}
-    assert read == {f"final.{n:02d}" for n in range(1, 10)}
+    assert read == set(SCANNED)
     assert _amounts(ocr_read) == _amounts(huangpi, read)
-    assert sum(_amounts(ocr_read).values()) >= 200
     assert ocr_read.document.department == huangpi.document.department
     assert str(ocr_read.document.kind) == "final_account"
-    assert ocr_read.table("final.04").pages == [5, 6]  # continued over two images, its repeated header dropped
+    assert ocr_read.table("final.04").pages == [3, 4]  # continued over two images, its repeated header dropped
 
 
 @needs_font
