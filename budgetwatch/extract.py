@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from budgetwatch import catalogue, formats, metadata, narrative, ocr_engine
+from budgetwatch import catalogue, formats, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.canonical import raw_to_items
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
@@ -240,7 +240,7 @@ def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits
     try:
         read = ocr_grid.read_image(data)
     except (OSError, ValueError) as exc:  # Pillow: a truncated or broken image, or one too large to decode
-        raise DocumentError(source, f"image could not be read ({exc})") from exc
+        raise DocumentError(source, f"{kind} could not be read as an image ({exc})") from exc
     return extract_text(
         "\n".join(line.text for line in read),
         source=source,
@@ -251,15 +251,17 @@ def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits
     )
 
 
-def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int]]:
+def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int] | None]:
+    """Lines of a spreadsheet (with the sheet of each line), or of a legacy Word-family file LibreOffice converts."""
     try:
         return read_excel(data, source)
     except DocumentError:
-        if kind == formats.OLE:  # a legacy .doc / .wps / .et, not an .xls
-            raise UnsupportedFormat(
-                source, "legacy Office file (.doc/.wps/.et): convert it with LibreOffice (soffice --convert-to docx)"
-            ) from None
-        raise
+        if kind != formats.OLE or legacy_office.target_format(data) == "xlsx":
+            raise  # a workbook calamine cannot read: its reason stands
+    converted = legacy_office.convert(data, source)  # a .doc / .wps; UnsupportedFormat without LibreOffice
+    if formats.sniff(converted) == formats.DOCX:
+        return read_docx(converted, source), None
+    return read_excel(converted, source)
 
 
 def extract_path(path: str | Path) -> Extraction:
