@@ -17,8 +17,9 @@ from pathlib import Path
 from budgetwatch.errors import DocumentError, UnsupportedFormat
 
 CONVERT_TIMEOUT = 120  # seconds; the first start of LibreOffice on a fresh profile takes a few
-_WORD_STREAM = "WordDocument".encode("utf-16-le")  # the stream every .doc / .wps holds in its OLE directory
-_SHEET_STREAMS = ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le"))
+# stream names as the OLE directory stores them (UTF-16, NUL-terminated): every .doc / .wps holds WordDocument
+_WORD_STREAM = "WordDocument\0".encode("utf-16-le")
+_SHEET_STREAMS = ("Workbook\0".encode("utf-16-le"), "Book\0".encode("utf-16-le"))
 
 
 def soffice() -> str | None:

@@ -84,8 +84,8 @@ def test_without_libreoffice_a_doc_is_reported_unsupported(legacy_files, monkeyp
 @needs_soffice
 def test_a_doc_libreoffice_cannot_convert_is_a_clear_error(legacy_files):
     doc = legacy_files[0]
-    broken = doc[:2048] + b"\x00" * (len(doc) - 2048)  # header and directory sector kept, content zeroed
-    with pytest.raises(DocumentError, match=r"broken\.doc: "):
+    broken = doc[:512] + b"\x00" * 4096 + doc[4608:]  # the Word stream's header zeroed, the OLE directory kept
+    with pytest.raises(DocumentError, match=r"broken\.doc: LibreOffice could not convert it to docx \(.+\)"):
         extract_bytes(broken, "broken.doc")
 
 
@@ -94,6 +94,6 @@ def test_a_conversion_that_hangs_is_stopped(tmp_path, monkeypatch):
     hanging.write_text("#!/bin/sh\nsleep 30\n")
     hanging.chmod(0o755)
     monkeypatch.setattr(legacy_office, "soffice", lambda: str(hanging))
-    word = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "WordDocument".encode("utf-16-le") + b"\x00" * 600
+    word = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "WordDocument\0".encode("utf-16-le") + b"\x00" * 600
     with pytest.raises(DocumentError, match=r"slow\.doc: LibreOffice conversion to docx timed out after 1 s"):
         legacy_office.convert(word, "slow.doc", timeout=1)
