@@ -256,9 +256,10 @@ def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], l
     try:
         return read_excel(data, source)
     except DocumentError:
-        if kind != formats.OLE or legacy_office.target_format(data) == "xlsx":
-            raise  # a workbook calamine cannot read: its reason stands
-    converted = legacy_office.convert(data, source)  # a .doc / .wps; UnsupportedFormat without LibreOffice
+        workbook = legacy_office.target_format(data) == "xlsx"
+        if kind != formats.OLE or (workbook and legacy_office.soffice() is None):
+            raise  # a workbook calamine cannot read, and no LibreOffice to try: calamine's reason stands
+    converted = legacy_office.convert(data, source)  # .doc / .wps / .et; UnsupportedFormat without LibreOffice
     if formats.sniff(converted) == formats.DOCX:
         return read_docx(converted, source), None
     return read_excel(converted, source)

@@ -22,6 +22,7 @@ from budgetwatch.ocr_engine import OcrLine
 
 DARK = 160  # grey level below which a pixel is ink
 RULE_SHARE = 0.3  # a horizontal rule's ink covers at least this share of the page width
+RULE_GAP = 12  # px: bands closer than this share the rule between them (a rule is 1–4 px thick at 200–300 dpi)
 CROSSING = 0.9  # a vertical rule inks at least this share of a band's height
 
 OCR_DPI = 200  # scanned PDF pages are rendered at this resolution before recognition
@@ -73,7 +74,7 @@ class _Box:
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_FULL_WIDTH = str.maketrans({"(": "（", ")": "）", ":": "：", ",": "，", ";": "；"})
+_FULL_WIDTH = str.maketrans({"(": "（", ")": "）", ":": "："})  # not commas: 2,031.52 keeps its own
 
 
 def _text(text: str) -> str:
@@ -138,7 +139,7 @@ def read_page(gray: np.ndarray) -> list[OcrLine]:
         columns = _cluster([(s + e) / 2 for _, _, seps in table for s, e in seps], tolerance)
         for top, bottom, seps in table:
             cells: list[list[_Box]] = [[] for _ in columns[:-1]]
-            starts = [_column_index(columns, (s + e) / 2, tolerance) for s, e in seps]
+            starts = [_column_index(columns, (s + e) / 2) for s, e in seps]
             for k, box in enumerate(boxes):
                 if k in used or not top <= box.cy <= bottom:
                     continue
@@ -155,15 +156,15 @@ def read_page(gray: np.ndarray) -> list[OcrLine]:
     return lines
 
 
-def _column_index(columns: list[float], x: float, tolerance: float) -> int:
-    return min(range(len(columns)), key=lambda k: abs(columns[k] - x)) if columns else 0
+def _column_index(columns: list[float], x: float) -> int:
+    return min(range(len(columns)), key=lambda k: abs(columns[k] - x))
 
 
 def _tables(bands: list[tuple[int, int, list[tuple[int, int]]]]) -> list[list[tuple[int, int, list]]]:
     """Bands sharing a rule belong to one table; a gap between them starts another."""
     tables: list[list[tuple[int, int, list]]] = []
     for band in bands:
-        if tables and band[0] - tables[-1][-1][1] < 12:
+        if tables and band[0] - tables[-1][-1][1] < RULE_GAP:
             tables[-1].append(band)
         else:
             tables.append([band])
