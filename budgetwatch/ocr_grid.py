@@ -125,6 +125,8 @@ def _cluster(positions: list[float], tolerance: float) -> list[float]:
 def read_page(gray: np.ndarray) -> list[OcrLine]:
     """Lines of one page image (grey levels, 0 = black), table rows tab-separated, top to bottom."""
     ink = gray < DARK
+    if not ink.any():
+        return []  # a blank picture: nothing to recognise
     rules = _horizontal_rules(ink)
     boxes = _recognise(gray)
     bands: list[tuple[int, int, list[tuple[int, int]]]] = []
