@@ -2,7 +2,9 @@
 
 The corpus is the bundled samples rendered by the project's generator (tables and narrative, plain and copy-protected).
 Prints median milliseconds a page for each method and, for this project's reader, the share of printed table amounts
-read back exactly (cell accuracy against the source text layer).
+read back exactly (cell accuracy against the source text layer). Then, when the `ocr` extra and a CJK font are
+installed, the same tables as scanned pages (PNG at 200 dpi in an image-only PDF) read by OCR: seconds a page and
+cell accuracy (run once; OCR takes seconds a page).
 
     uv run python bench/pdf_pages.py [REPEATS]
 """
@@ -19,9 +21,11 @@ from collections import Counter
 
 from _common import peak_rss_mb
 
+from budgetwatch import ocr_engine
 from budgetwatch.cli import bundled_samples
 from budgetwatch.extract import extract_bytes, extract_path
 from budgetwatch.pdf_reader import RULED_PAGE_PATHS, _decode_cids, _page_blocks, _plain_lines, _ruled, read_pdf
+from budgetwatch.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
 from budgetwatch.render_pdf import extraction_to_pdf, render_tables
 
 
@@ -84,8 +88,8 @@ def per_page_pdfium(data: bytes) -> list[float]:
     return times
 
 
-def accuracy(source, data: bytes) -> tuple[int, int]:
-    back = extract_bytes(data, "bench.pdf")
+def accuracy(source, data: bytes, back=None) -> tuple[int, int]:
+    back = back or extract_bytes(data, "bench.pdf")
     rendered = {t.table_id for t in back.tables if str(t.status) in ("parsed", "declared_empty")}
 
     def cells(ex, only=None):
@@ -132,6 +136,35 @@ def main(repeats: int) -> None:
     )
     print(f"peak memory so far {peak_rss_mb():.0f} MB")
     long_document()
+    scanned()
+
+
+def scanned() -> None:
+    """The samples' tables as page images in an image-only PDF, read by OCR: time a page and cells right."""
+    if not ocr_engine.available() or cjk_font_file() is None:
+        print("scanned pages: skipped (needs the ocr extra and a TrueType CJK font such as fonts-wqy-zenhei)")
+        return
+    right = total = pages = 0
+    elapsed = 0.0
+    lowest = 1.0
+    for path in bundled_samples():
+        source = extract_path(path)
+        if not source.items:
+            continue
+        pngs = extraction_to_pngs(source)
+        data = pngs_to_pdf(pngs)
+        t = time.perf_counter()
+        back = extract_bytes(data, "scanned.pdf")
+        seconds = time.perf_counter() - t
+        ok, n = accuracy(source, data, back)
+        right, total, pages, elapsed = right + ok, total + n, pages + len(pngs), elapsed + seconds
+        lowest = min([lowest, *(i.ocr_confidence for i in back.items if i.ocr_confidence is not None)])
+        print(f"scanned {path.stem:30} {len(pngs):>3} pages {seconds / len(pngs) * 1000:>7.0f} ms a page {ok:>5}/{n}")
+    print(
+        f"scanned pages {pages}: {elapsed / pages * 1000:.0f} ms a page ({pages / elapsed:.2f} pages/s), "
+        f"cell accuracy {right}/{total} = {right / total:.2%}, lowest amount confidence {lowest:.3f}; "
+        f"peak memory {peak_rss_mb():.0f} MB"
+    )
 
 
 def long_document(target_pages: int = 300) -> None:

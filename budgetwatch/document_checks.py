@@ -10,6 +10,7 @@ from budgetwatch import codes, metadata
 from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.locate import cn_number
 from budgetwatch.model import Extraction, Finding, Location, Severity, TableStatus, format_micros
+from budgetwatch.ocr_engine import LOW_CONFIDENCE
 from budgetwatch.rules import Rule, document_rules
 
 _TEMPLATE = re.compile(
@@ -47,6 +48,18 @@ def unreadable_table(ex: Extraction, rule: Rule) -> Iterator[Finding]:
     for t in ex.tables:
         if t.status == TableStatus.UNREADABLE:
             yield _finding(rule, f"{t.table_id} {t.title}: {'; '.join(t.notes)}", [Location(table_id=t.table_id)])
+
+
+def ocr_confidence(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """Amounts OCR recognised with a score under LOW_CONFIDENCE: the invariants may not catch every misread."""
+    for i in ex.items:
+        if i.ocr_confidence is not None and i.ocr_confidence < LOW_CONFIDENCE:
+            yield _finding(
+                rule,
+                f"{i.table_id} {i.label_norm} {i.column_key} = {i.raw}（置信度 {i.ocr_confidence:.2f}，页 {i.page}）",
+                [Location(table_id=i.table_id, row_label=i.label, code=i.code, column=i.column_key, page=i.page)],
+                actual=i.raw,
+            )
 
 
 def empty_without_statement(ex: Extraction, rule: Rule) -> Iterator[Finding]:
@@ -378,6 +391,7 @@ def project_names(ex: Extraction, rule: Rule) -> Iterator[Finding]:
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
+    "ocr_confidence": ocr_confidence,
     "empty_without_statement": empty_without_statement,
     "department_header": department_header,
     "header_label": header_label,

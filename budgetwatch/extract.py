@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from budgetwatch import catalogue, formats, metadata, narrative
+from budgetwatch import catalogue, formats, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.canonical import raw_to_items
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
@@ -102,6 +102,25 @@ def _set_pages(tables: list[Table], items: list[LineItem], line_pages: list[int]
             table.pages = sorted({p for n in range(table.lines[0], table.lines[1] + 1) if (p := page(n))})
 
 
+def _mark_ocr(tables: list[Table], items: list[LineItem], ocr_cells: dict[int, tuple]) -> None:
+    """Amounts read by OCR carry their cell's recognition score; tables read so say it in their notes."""
+    lowest: dict[tuple[str, str | None], float] = {}
+    for item in items:
+        cells = ocr_cells.get(item.line - 1) if item.line else None
+        if cells is None:
+            continue
+        scores = [c for _, c in cells if c is not None]
+        if not item.blank:
+            same = [c for text, c in cells if c is not None and text.strip() == item.raw.strip()]
+            item.ocr_confidence = round(min(same or scores or [0.0]), 4)
+        key = (item.table_id, item.instance)
+        lowest[key] = min(lowest.get(key, 1.0), *scores)
+    for table in tables:
+        if (table.table_id, table.instance) in lowest:
+            low = lowest[(table.table_id, table.instance)]
+            table.notes.append(f"read by OCR ({ocr_engine.ENGINE}) from a page image; lowest cell confidence {low:.2f}")
+
+
 def _missing_tables(kind: str | None, found: set[str], empty_section: str | None) -> list[Table]:
     if kind is None:
         return []
@@ -125,8 +144,10 @@ def extract_text(
     media_type: str = "text/plain",
     line_pages: list[int] | None = None,
     image_pages: list[int] | None = None,
+    ocr_cells: dict[int, tuple] | None = None,
 ) -> Extraction:
-    """Canonical extraction of one text layer (with the page of each line, for paged formats)."""
+    """Canonical extraction of one text layer (with the page of each line, for paged formats; with the recognised
+    cells of lines read by OCR)."""
     lines = text.splitlines()
     spans = locate_tables(lines)
     department_lines = [s.department_line for s in spans if s.department_line]
@@ -154,6 +175,8 @@ def extract_text(
     _resolve_codes_across_tables(items)
     if line_pages:
         _set_pages(tables, items, line_pages)
+    if ocr_cells:
+        _mark_ocr(tables, items, ocr_cells)
     sections = table_sections(lines)
     empty_section = sections[-1].text if sections and not spans else None
     missing = _missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section)
@@ -161,7 +184,9 @@ def extract_text(
         for table in missing:
             table.status = TableStatus.IMAGE_ONLY
             table.pages = list(image_pages)
-            table.notes = [f"not in the text; pages {', '.join(map(str, image_pages))} are images (OCR not installed)"]
+            table.notes = [
+                f"not in the text; pages {', '.join(map(str, image_pages))} are images (OCR not installed or off)"
+            ]
     tables.extend(missing)
     in_tables = {i for s in spans for i in range(s.start, s.end)}
     # tab-separated lines outside the standard tables are annex tables, not narrative
@@ -181,7 +206,7 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
     if kind in (formats.DOCX, formats.XLSX):
         check_zip(data, source, limits)
     if kind == formats.PDF:
-        pdf = read_pdf(data, source, max_pages=limits.max_pages)
+        pdf = read_pdf(data, source, max_pages=limits.max_pages, max_ocr_pages=limits.max_ocr_pages)
         return extract_text(
             "\n".join(pdf.lines),
             source=source,
@@ -189,7 +214,10 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
             media_type=kind,
             line_pages=pdf.pages,
             image_pages=pdf.image_pages,
+            ocr_cells=pdf.ocr_cells,
         )
+    if kind in (formats.PNG, formats.JPEG):
+        return _extract_image(data, source, sha, kind, limits)
     if kind == formats.DOCX:
         return extract_text("\n".join(read_docx(data, source)), source=source, sha256=sha, media_type=kind)
     if kind in (formats.XLSX, formats.OLE):
@@ -203,15 +231,38 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
     return extract_text(text, source=source, sha256=sha)
 
 
-def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int]]:
+def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits) -> Extraction:
+    """A picture of a page, read by OCR when the engine is installed."""
+    if not ocr_engine.available() or limits.max_ocr_pages < 1:
+        raise UnsupportedFormat(source, f"{kind} is a picture: reading it needs OCR (the `ocr` extra), not installed")
+    from budgetwatch import ocr_grid  # noqa: PLC0415 - optional extra
+
+    try:
+        read = ocr_grid.read_image(data)
+    except (OSError, ValueError) as exc:  # Pillow: a truncated or broken image, or one too large to decode
+        raise DocumentError(source, f"{kind} could not be read as an image ({exc})") from exc
+    return extract_text(
+        "\n".join(line.text for line in read),
+        source=source,
+        sha256=sha,
+        media_type=kind,
+        line_pages=[1] * len(read),
+        ocr_cells={k: line.cells for k, line in enumerate(read)},
+    )
+
+
+def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int] | None]:
+    """Lines of a spreadsheet (with the sheet of each line), or of a legacy Word-family file LibreOffice converts."""
     try:
         return read_excel(data, source)
     except DocumentError:
-        if kind == formats.OLE:  # a legacy .doc / .wps / .et, not an .xls
-            raise UnsupportedFormat(
-                source, "legacy Office file (.doc/.wps/.et): convert it with LibreOffice (soffice --convert-to docx)"
-            ) from None
-        raise
+        workbook = legacy_office.target_format(data) == "xlsx"
+        if kind != formats.OLE or (workbook and legacy_office.soffice() is None):
+            raise  # a workbook calamine cannot read, and no LibreOffice to try: calamine's reason stands
+    converted = legacy_office.convert(data, source)  # .doc / .wps / .et; UnsupportedFormat without LibreOffice
+    if formats.sniff(converted) == formats.DOCX:
+        return read_docx(converted, source), None
+    return read_excel(converted, source)
 
 
 def extract_path(path: str | Path) -> Extraction:

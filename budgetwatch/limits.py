@@ -21,6 +21,7 @@ class Limits:
     max_pages: int = 2000
     max_unzipped: int = 512 * 2**20  # Office files are zips: their members may not expand beyond this…
     max_ratio: int = 200  # …nor expand more than this many times their compressed size
+    max_ocr_pages: int = 50  # scanned pages read by OCR (seconds each); 0 turns OCR off, later ones stay image_only
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -30,6 +31,7 @@ class Limits:
             max_pages=_env("MAX_PAGES", default.max_pages),
             max_unzipped=_env("MAX_UNZIPPED", default.max_unzipped),
             max_ratio=_env("MAX_RATIO", default.max_ratio),
+            max_ocr_pages=_env("MAX_OCR_PAGES", default.max_ocr_pages),
         )
 
 

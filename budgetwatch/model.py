@@ -109,6 +109,7 @@ class LineItem:
     page: int | None = None
     line: int | None = None  # line of the text layer
     instance: str | None = None
+    ocr_confidence: float | None = None  # recognition score (0–1) of a printed amount read by OCR from a page image
 
     @property
     def amount(self) -> Decimal | None:
@@ -199,6 +200,7 @@ LINE_ITEM_SCHEMA: dict[str, pl.DataType] = {
     "decimals": pl.Int8(),
     "page": pl.Int32(),
     "line": pl.Int32(),
+    "ocr_confidence": pl.Float64(),
 }
 
 TABLE_SCHEMA: dict[str, pl.DataType] = {

@@ -11,6 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from budgetwatch import ocr_engine
 from budgetwatch.errors import DocumentError
 
 TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "intersection_tolerance": 3}
@@ -23,6 +24,8 @@ class PdfText:
     pages: list[int]  # the 1-based page of each line
     page_count: int
     image_pages: list[int] = field(default_factory=list)  # pages that are a picture with (almost) no text
+    ocr_pages: list[int] = field(default_factory=list)  # picture pages read by OCR
+    ocr_cells: dict[int, tuple] = field(default_factory=dict)  # 0-based line → its cells' (text, confidence)
 
 
 IMAGE_PAGE_TEXT = 20  # fewer characters than this on a page…
@@ -126,11 +129,12 @@ def _plain_lines(pdfium_page) -> list[str]:
     return [line.strip() for line in re.split(r"\r\n|\n|\r", text) if line.strip()]
 
 
-def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
+def read_pdf(data: bytes, source: str, *, max_pages: int = 2000, max_ocr_pages: int = 50) -> PdfText:
     """Lines of every page, tables as tab-separated rows; a broken or locked PDF is a DocumentError.
 
     Pages without ruled lines are read with PDFium's text extraction (a few ms a page); only pages that draw a grid
-    go through pdfplumber's line analysis."""
+    go through pdfplumber's line analysis. Picture pages are read by OCR when the engine is installed (up to
+    `max_ocr_pages` of them), otherwise listed as image pages."""
     import pdfplumber  # noqa: PLC0415 - heavy import, only where PDFs are read
     from pdfminer.pdfdocument import PDFPasswordIncorrect  # noqa: PLC0415
     from pdfminer.pdfparser import PDFSyntaxError  # noqa: PLC0415
@@ -144,6 +148,8 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
     pages: list[int] = []
     cid_text: dict[str, str] = {}
     image_pages: list[int] = []
+    ocr_pages: list[int] = []
+    ocr_cells: dict[int, tuple] = {}
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for number in range(1, count + 1):
@@ -151,7 +157,12 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
                 if not _ruled(pdfium_page):
                     block = _plain_lines(pdfium_page)
                     if _image_page(pdfium_page, "".join(block)):
-                        image_pages.append(number)
+                        read = _ocr_page(pdfium_page, len(lines), ocr_cells) if len(ocr_pages) < max_ocr_pages else None
+                        if read is None:
+                            image_pages.append(number)
+                        else:
+                            block = read
+                            ocr_pages.append(number)
                     lines.extend(block)
                     pages.extend([number] * len(block))
                     continue
@@ -171,4 +182,18 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000) -> PdfText:
         raise DocumentError(source, f"PDF could not be read ({type(exc).__name__}: {exc})") from exc
     finally:
         pdfium_doc.close()
-    return PdfText(lines=lines, pages=pages, page_count=count, image_pages=image_pages)
+    return PdfText(lines, pages, count, image_pages, ocr_pages, ocr_cells)
+
+
+def _ocr_page(pdfium_page, first_line: int, cells: dict[int, tuple]) -> list[str] | None:
+    """The lines OCR reads on a picture page; None without the engine or when it finds (almost) no text."""
+    if not ocr_engine.available():
+        return None
+    from budgetwatch import ocr_grid  # noqa: PLC0415 - optional extra
+
+    read = ocr_grid.read_pdf_page(pdfium_page)
+    if sum(len(line.text.replace("\t", "")) for line in read) < IMAGE_PAGE_TEXT:
+        return None
+    for k, line in enumerate(read):
+        cells[first_line + k] = line.cells
+    return [line.text for line in read]

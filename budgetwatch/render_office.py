@@ -38,8 +38,8 @@ def extraction_to_docx(ex: Extraction) -> bytes:
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 t.cell(r, c).text = text
-        if table.statement:
-            document.add_paragraph(table.statement)
+        # Word ends every table with a paragraph; a table left last in the body is lost when saved as .doc
+        document.add_paragraph(table.statement or "")
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -18,7 +18,14 @@ FONT = "STSong-Light"
 RENDERABLE = ("function", "economic", "units", "projects", "single", "two_sided", "groups")
 
 
-VARIANTS = ("vertical_headers", "spaced_numbers", "merged_headers", "split_codes", "no_column_numbers")
+VARIANTS = (
+    "vertical_headers",
+    "spaced_numbers",
+    "merged_headers",
+    "split_codes",
+    "no_column_numbers",
+    "wrapped_headers",
+)
 
 
 @dataclass(slots=True)
@@ -201,10 +208,12 @@ def render_tables(
     owner_password: str | None = None,
     narrative: list[str] | None = None,
     variants: tuple[str, ...] = (),
+    font_file: str | None = None,
 ) -> bytes:
     """A PDF of the given tables, each under its printed number, title, 部门 and 单位 lines.
 
-    An owner password alone makes a copy-protected PDF that still opens; a user password locks it."""
+    An owner password alone makes a copy-protected PDF that still opens; a user password locks it. With `font_file`
+    (a TrueType CJK font) the font is embedded, so renderers without the STSong-Light CID font draw the text too."""
     from reportlab.lib import colors  # noqa: PLC0415 - only the generator needs reportlab
     from reportlab.lib.pagesizes import A4, landscape  # noqa: PLC0415
     from reportlab.lib.styles import ParagraphStyle  # noqa: PLC0415
@@ -219,8 +228,15 @@ def render_tables(
     )
     from reportlab.platypus import Table as RLTable  # noqa: PLC0415
 
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    text = ParagraphStyle("text", fontName=FONT, fontSize=10, leading=14)
+    if font_file:
+        from reportlab.pdfbase.ttfonts import TTFont  # noqa: PLC0415
+
+        font = "embedded-cjk"
+        pdfmetrics.registerFont(TTFont(font, font_file, subfontIndex=0))
+    else:
+        font = FONT
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    text = ParagraphStyle("text", fontName=font, fontSize=10, leading=14)
     heading = ParagraphStyle("heading", parent=text, fontSize=14, leading=20, alignment=1)
     buffer = io.BytesIO()
     page = landscape(A4)
@@ -245,12 +261,22 @@ def render_tables(
         story.append(Paragraph("单位：万元", text))
         story.append(Spacer(1, 4))
         scale = usable / sum(grid.widths)
-        data = grid.header + grid.rows
-        t = RLTable(data, colWidths=[w * scale for w in grid.widths], repeatRows=len(grid.header))
+        widths = [w * scale for w in grid.widths]
+        header: list[list] = grid.header
+        if "wrapped_headers" in variants:  # a header too wide for its column wraps inside its cell
+            cell = ParagraphStyle("cell", fontName=font, fontSize=7, leading=9, alignment=1)
+            header = [
+                [
+                    Paragraph(c, cell) if pdfmetrics.stringWidth(c, font, 7) > w - 6 else c
+                    for c, w in zip(row, widths, strict=True)
+                ]
+                for row in grid.header
+            ]
+        t = RLTable(header + grid.rows, colWidths=widths, repeatRows=len(grid.header))
         t.setStyle(
             TableStyle(
                 [
-                    ("FONT", (0, 0), (-1, -1), FONT, 7),
+                    ("FONT", (0, 0), (-1, -1), font, 7),
                     ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                     ("ALIGN", (0, 0), (-1, -1), "CENTER"),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),

@@ -12,6 +12,7 @@ IDENTITY_RELATIONS = ("columns_sum", "rows_sum", "hierarchy", "equal", "cross_ro
 DOCUMENT_RELATIONS = (
     "completeness",
     "unreadable_table",
+    "ocr_confidence",
     "empty_without_statement",
     "department_header",
     "header_label",

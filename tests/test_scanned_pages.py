@@ -1,0 +1,114 @@
+"""Tables published as page images are read by OCR into the same canonical line items; without OCR they are image_only.
+
+The pages are made by code: the sample tables rendered by the PDF generator with an embedded CJK font, rasterised at
+200 dpi, then read back as PNG and as an image-only PDF.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+
+from budgetwatch import formats, ocr_engine
+from budgetwatch.document_checks import document_findings
+from budgetwatch.errors import UnsupportedFormat
+from budgetwatch.extract import extract_bytes
+from budgetwatch.limits import Limits
+from budgetwatch.ocr_engine import LOW_CONFIDENCE
+from budgetwatch.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
+
+needs_font = pytest.mark.skipif(
+    cjk_font_file() is None, reason="no TrueType CJK font to draw page images (apt-get install fonts-wqy-zenhei)"
+)
+needs_ocr = pytest.mark.skipif(not ocr_engine.available(), reason="the ocr extra (rapidocr) is not installed")
+
+
+def _amounts(extraction, tables=None):
+    return Counter(
+        (i.table_id, i.side or "", i.code or "", "" if i.code else i.label_norm, i.column_key, i.micros)
+        for i in extraction.items
+        if not i.blank and "|" not in i.column_key and (tables is None or i.table_id in tables)
+    )
+
+
+# a one-sided table, a two-sided one continued over two pages, the three-group table, a declared-empty one
+SCANNED = ("final.01", "final.04", "final.06", "final.07")
+
+
+@pytest.fixture(scope="module")
+def scanned_final(huangpi):
+    """Some of the final account's tables as page images (OCR costs seconds a page), and a PDF of a text cover page
+    followed by those images."""
+    pngs = extraction_to_pngs(replace(huangpi, tables=[t for t in huangpi.tables if t.table_id in SCANNED]))
+    return pngs, pngs_to_pdf(pngs[1:], cover=[huangpi.document.title, "第二部分 部门决算表"])
+
+
+@pytest.fixture(scope="module")
+def ocr_read(scanned_final):
+    return extract_bytes(scanned_final[1], "scanned-final.pdf")
+
+
+@needs_font
+def test_with_ocr_turned_off_scanned_tables_are_image_only(scanned_final):
+    pngs, pdf = scanned_final
+    assert all(formats.sniff(p) == formats.PNG for p in pngs)
+    back = extract_bytes(pdf, "scanned-final.pdf", Limits(max_ocr_pages=0))
+    assert not back.items and str(back.document.kind) == "final_account"
+    assert len(back.tables) == 9 and {str(t.status) for t in back.tables} == {"image_only"}
+    assert back.tables[0].pages == [2, 3, 4, 5, 6]
+    assert "OCR not installed or off" in back.tables[0].notes[0]
+
+
+@needs_font
+def test_without_the_ocr_engine_scanned_tables_are_image_only(scanned_final, monkeypatch):
+    monkeypatch.setattr(ocr_engine, "available", lambda: False)
+    back = extract_bytes(scanned_final[1], "scanned-final.pdf")
+    assert {str(t.status) for t in back.tables} == {"image_only"}
+    assert back.tables[0].pages == list(range(2, len(scanned_final[0]) + 1))
+    with pytest.raises(UnsupportedFormat, match=r"page\.png: image/png is a picture: reading it needs OCR"):
+        extract_bytes(scanned_final[0][1], "page.png")
+
+
+@needs_font
+@needs_ocr
+def test_ocr_of_an_image_only_pdf_gives_the_same_line_items(huangpi, ocr_read):
+    read = {t.table_id for t in ocr_read.tables if str(t.status) in ("parsed", "declared_empty")}
+    assert read == set(SCANNED)
+    assert _amounts(ocr_read) == _amounts(huangpi, read)
+    assert ocr_read.document.department == huangpi.document.department
+    assert str(ocr_read.document.kind) == "final_account"
+    assert ocr_read.table("final.04").pages == [3, 4]  # continued over two images, its repeated header dropped
+
+
+@needs_font
+@needs_ocr
+def test_ocr_amounts_carry_their_confidence_and_tables_say_they_were_ocr_read(ocr_read):
+    printed = [i for i in ocr_read.items if not i.blank]
+    assert printed and all(0 < i.ocr_confidence <= 1 for i in printed)
+    assert all(i.ocr_confidence is None for i in ocr_read.items if i.blank)
+    assert all(i.page for i in printed)
+    parsed = [t for t in ocr_read.tables if str(t.status) == "parsed"]
+    assert all(any(n.startswith("read by OCR (rapidocr)") for n in t.notes) for t in parsed)
+    low = [f for f in document_findings(ocr_read) if f.check_id == "C-04"]
+    assert len(low) == sum(i.ocr_confidence < LOW_CONFIDENCE for i in printed)
+
+
+@needs_font
+@needs_ocr
+def test_a_png_page_is_read_by_ocr(huangpi, scanned_final):
+    back = extract_bytes(scanned_final[0][1], "final-01.png")  # the second page: 收入支出决算总表
+    assert back.document.media_type == formats.PNG
+    assert back.table("final.01").status == "parsed"
+    assert _amounts(back) == _amounts(huangpi, {"final.01"})
+
+
+def test_low_confidence_amounts_are_reported(huangpi):
+    ex = extract_bytes("\n".join(huangpi.text.splitlines()).encode(), "copy.txt")
+    target = next(i for i in ex.items if i.table_id == "final.01" and not i.blank)
+    target.ocr_confidence, target.page = 0.65, 2
+    ex.items[1 if ex.items[0] is target else 0].ocr_confidence = 0.99
+    (finding,) = [f for f in document_findings(ex) if f.check_id == "C-04"]
+    assert str(finding.severity) == "warning" and finding.actual == target.raw
+    assert "0.65" in finding.message and finding.locations[0].page == 2
