@@ -84,6 +84,7 @@ def crawl_json(results: Iterable[SourceResult]) -> dict:
     """The crawl report (docs/crawl-report.schema.json)."""
     results = list(results)
     return {
+        "schema_version": 1,
         "sources": [r.to_json() for r in results],
         "summary": {
             "sources": len(results),
