@@ -178,15 +178,19 @@ def _meta(soup: BeautifulSoup, names: tuple[str, ...]) -> str | None:
 
 
 def _breadcrumb(soup: BeautifulSoup) -> list[str]:
+    """The 当前位置 trail: an element classed as a breadcrumb, else the smallest element starting with 当前位置."""
+    candidates = []
     for el in soup.find_all(True):
         classes = " ".join(el.get("class") or []) + " " + str(el.get("id") or "")
         text = _squeeze(el.get_text(" "))
-        if re.search(r"bread|crumb|position|location|dqwz|weizhi", classes, re.IGNORECASE) or (
-            text.startswith(("当前位置", "您现在的位置", "您的位置")) and len(text) < 200
-        ):
-            text = re.sub(r"^(?:当前位置|您现在的位置|您的位置)\s*[:：]?", "", text)
-            return [p.strip() for p in re.split(r"\s*[>＞»/]\s*", text) if p.strip()]
-    return []
+        if re.search(r"bread|crumb|position|location|dqwz|weizhi", classes, re.IGNORECASE) and len(text) < 200:
+            candidates.append((0, len(text), text))
+        elif text.startswith(("当前位置", "您现在的位置", "您的位置")):
+            candidates.append((1, len(text), text))
+    if not candidates:
+        return []
+    text = re.sub(r"^(?:当前位置|您现在的位置|您的位置)\s*[:：]?", "", min(candidates)[2])
+    return [p.strip() for p in re.split(r"\s*[>＞»/]\s*", text) if p.strip()]
 
 
 def _figures(table: Tag) -> bool:

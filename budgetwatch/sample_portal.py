@@ -238,9 +238,11 @@ class Hit:
 @dataclass(slots=True)
 class Faults:
     """Faults to inject, per path, consumed one a request: "slow:SECONDS", "reset", "status:CODE",
-    "retry-after:SECONDS" (429 with that header), "not-modified" (304 whatever was asked)."""
+    "retry-after:SECONDS" (429 with that header), "not-modified" (304 whatever was asked), "redirect:URL" (302);
+    and extra response headers per path (e.g. a Content-Disposition with a hostile file name)."""
 
     queue: dict[str, list[str]] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, path: str, *faults: str) -> None:
@@ -265,6 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.hits.append(Hit(urlsplit(self.path).path, status, size, dict(self.headers.items())))
 
     def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self._log(status, len(body))  # before answering: a client that has its answer finds it in the log
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -272,7 +275,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(body)
-        self._log(status, len(body))
 
     def do_GET(self) -> None:
         path = unquote(urlsplit(self.path).path)
@@ -294,6 +296,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "not-modified":
             self._send(304)
             return
+        elif fault and fault.startswith("redirect:"):
+            self._send(302, b"", {"Location": fault.split(":", 1)[1]})
+            return
         self._serve_file(path)
 
     def _serve_file(self, path: str) -> None:
@@ -314,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
         ):
             self._send(304, b"", {"ETag": etag, "Last-Modified": headers["Last-Modified"]})
             return
-        self._send(200, data, headers)
+        self._send(200, data, headers | self.server.faults.headers.get(path, {}))
 
 
 def _not_modified_since(value: str | None, mtime: int) -> bool:
@@ -379,7 +384,7 @@ class RunningPortal:
 def serve_directory(root: str | Path) -> Iterator[_PortalServer]:
     """Serve a directory on loopback (an ephemeral port) in a thread, with fault injection and a request log."""
     server = _PortalServer(Path(root))
-    thread = threading.Thread(target=server.serve_forever, name="sample-portal", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="sample-portal", daemon=True)
     thread.start()
     try:
         yield server
