@@ -111,6 +111,7 @@ class _SourceCrawl:
 
     # HTTP ---------------------------------------------------------------------------------------------------------
     def _get(self, url: str, etag: str | None, last_modified: str | None, accept_errors=()) -> Response:
+        self.result.requests += 1  # counted when asked for, answered or not
         response = self.fetcher.get(
             url,
             self.guard,
@@ -120,7 +121,6 @@ class _SourceCrawl:
             http_fallback=self.source.http_fallback,
             accept_errors=accept_errors,
         )
-        self.result.requests += 1
         self.result.not_modified += response.not_modified
         return response
 

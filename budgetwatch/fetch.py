@@ -4,6 +4,7 @@ backoff, revalidates with conditional GET, caps sizes, and refuses links off the
 from __future__ import annotations
 
 import email.utils
+import functools
 import importlib.metadata
 import ipaddress
 import os
@@ -85,6 +86,7 @@ class Guard:
         return None
 
 
+@functools.lru_cache(maxsize=512)
 def _resolve(host: str) -> list[str]:
     try:
         return [str(ipaddress.ip_address(host))]

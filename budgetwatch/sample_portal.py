@@ -16,6 +16,8 @@ import html
 import io
 import socket
 import struct
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -405,3 +407,19 @@ def serve_sample_portal(directory: str | Path) -> Iterator[RunningPortal]:
         sources_file = root / SOURCES_FILE
         sources_file.write_text(SOURCES_TEMPLATE.format(host=host, base=base), encoding="utf-8")
         yield RunningPortal(base, registry.load(sources_file), sources_file, server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the sample portal in the foreground: python -m budgetwatch.sample_portal [FOLDER]."""
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0]) if args else Path(tempfile.mkdtemp(prefix="budgetwatch-portal-"))
+    with serve_sample_portal(folder) as portal:
+        print(f"sample portal at {portal.base_url}/yjs/ (Ctrl-C to stop)")
+        print(f"crawl it: budgetwatch crawl --sources-file {portal.sources_file} --allow-local")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
