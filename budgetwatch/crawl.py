@@ -157,8 +157,11 @@ class _SourceCrawl:
         style = self.source.pagination
         if style in ("auto", "trs") and first.pagination:
             for url in page_urls(column.url, first.pagination, self.source.max_pages):
-                if self._allowed(url):
-                    pages.append(parse_list_page(self._html(url), url, self.source.item_selector))
+                try:  # a page that fails is reported; the items of the other pages are still followed
+                    if self._allowed(url):
+                        pages.append(parse_list_page(self._html(url), url, self.source.item_selector))
+                except (FetchError, Refused) as exc:
+                    self.result.failures.append({"url": url, "error": f"list page: {exc.reason}"})
         elif style in ("auto", "next"):
             visited = {column.url}
             page = first
@@ -203,7 +206,8 @@ class _SourceCrawl:
     def crawl_item(self, item: Link) -> None:
         followed = self.source.departments
         first_look = classify(item.text, followed=followed)
-        if first_look.skip_reason and not first_look.skip_reason.startswith(_NOT_NAMED):
+        cut = item.text.endswith(("…", "..."))  # a list title cut short may have lost the words that matter
+        if first_look.skip_reason and not cut and not first_look.skip_reason.startswith(_NOT_NAMED):
             self._skip(item, item.text, first_look.skip_reason)  # no need to open it
             return
         if not self._allowed(item.url):

@@ -19,7 +19,7 @@ from budgetwatch.checking import check_paths
 from budgetwatch.cli import main
 from budgetwatch.crawl import crawl_json, crawl_sources, paths_to_check
 from budgetwatch.fetch import Fetcher
-from budgetwatch.sample_portal import build_sample_portal, serve_sample_portal
+from budgetwatch.sample_portal import build_sample_portal, serve_directory, serve_sample_portal
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "crawl-report.schema.json").read_text(encoding="utf-8"))
@@ -67,6 +67,8 @@ def by_path(portal, result):
 
 
 def test_first_crawl_finds_the_reports_and_accounts_for_everything_else(portal, archive):
+    base_url, sources = portal  # unpacks as (base URL, registry entries)
+    assert base_url.startswith("http://127.0.0.1:") and [s.id for s in sources] == ["sample"]
     [result] = crawl(portal, archive)
     jsonschema.validate(crawl_json([result]), SCHEMA)
     found = by_path(portal, result)
@@ -280,3 +282,54 @@ def test_crawl_command_on_a_sources_file(portal, tmp_path, capsys):
 def test_crawl_command_refuses_wrong_arguments_with_status_2(args, tmp_path, capsys):
     assert main([*args, "--archive", str(tmp_path / "a")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_a_failing_list_page_is_reported_and_the_other_pages_are_still_followed(portal, archive):
+    portal.faults.add("/yjs/index_1.shtml", *["status:500"] * 4)
+    [result] = crawl(portal, archive)
+    assert {"url": portal.base_url + "/yjs/index_1.shtml", "error": "list page: HTTP 500 (after 4 attempts)"} in (
+        result.failures
+    )
+    found = by_path(portal, result)
+    assert "/yjs/202508/P020250820512345678901.pdf" in found  # page 1
+    assert "/yjs/202603/W020260305512345678903.png" not in found  # listed on the page that failed
+    assert len(result.refused) == 2  # the robots-forbidden and the off-site item of page 3
+
+
+def test_a_title_cut_short_on_the_list_is_read_in_full_on_its_article(tmp_path, archive):
+    site = tmp_path / "portal"
+    (site / "col" / "202401").mkdir(parents=True)
+    (site / "col" / "index.html").write_text(
+        '<ul class="news"><li><a href="202401/t20240105_1.html">武汉市新洲区医疗保障局2023年度部门…</a></li></ul>'
+        '<ul class="news"><li><a href="/elsewhere/1.html">关于召开会议的通知</a></li></ul>',
+        encoding="utf-8",
+    )
+    (site / "col" / "202401" / "t20240105_1.html").write_text(
+        '<meta charset="utf-8"><h1>武汉市新洲区医疗保障局2023年度部门决算</h1><a href="P0202401051.pdf">附件</a>',
+        encoding="utf-8",
+    )
+    (site / "col" / "202401" / "P0202401051.pdf").write_bytes(b"%PDF-1.4\n%fake but a PDF by its magic\n")
+    with serve_directory(site) as server:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        source = registry.Source(
+            id="x",
+            name="新洲区",
+            scheme="http",
+            allowed_hosts=("127.0.0.1",),
+            columns=(registry.Column(url=f"{base}/col/index.html"),),
+            departments=("医疗保障局",),
+            item_selector="ul.news li",
+            pagination="none",
+            min_interval=0,
+            local_test=True,
+        )
+        [result] = crawl_sources([source], archive, allow_local=True, session=fetcher())
+    [report] = result.reports
+    assert (report.title, report.kind, report.fiscal_year, report.published) == (
+        "武汉市新洲区医疗保障局2023年度部门决算",
+        "final_account",
+        2023,
+        "2024-01-05",  # from the article URL
+    )
+    assert [s["title"] for s in result.skipped] == ["关于召开会议的通知"]
+    assert result.ok
