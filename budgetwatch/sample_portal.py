@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
@@ -28,6 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image, ImageDraw
+from reportlab import rl_config
 
 from budgetwatch import sources as registry
 from budgetwatch.extract import extract_path
@@ -118,6 +120,26 @@ def _table_picture(seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def _fixed_zip(data: bytes) -> bytes:
+    """The same zip (docx) with fixed member dates, so that every build of the portal serves the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            target.writestr(zipfile.ZipInfo(member.filename, (2026, 1, 1, 0, 0, 0)), source.read(member))
+    return out.getvalue()
+
+
+@contextlib.contextmanager
+def _reproducible_pdfs() -> Iterator[None]:
+    """reportlab without creation dates and random document ids, for the duration of a build."""
+    before = rl_config.invariant
+    rl_config.invariant = 1
+    try:
+        yield
+    finally:
+        rl_config.invariant = before
+
+
 def build_sample_portal(directory: str | Path) -> Path:
     """Write the sample portal's files under `directory` (once: a finished build is kept)."""
     root = Path(directory)
@@ -126,14 +148,16 @@ def build_sample_portal(directory: str | Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     huangpi = extract_path(SAMPLES / "huangpi-2024-final.txt")
     hongshan = extract_path(SAMPLES / "hongshan-2024-budget.txt")
+    with _reproducible_pdfs():
+        huangpi_pdf = extraction_to_pdf(huangpi, with_narrative=True)
     files: dict[str, bytes] = {
         "robots.txt": b"User-agent: *\nDisallow: /internal/\n",
         "images/logo.png": _table_picture(0),
-        "yjs/202508/P020250820512345678901.pdf": extraction_to_pdf(huangpi, with_narrative=True),
-        "yjs/202602/P020260210512345678902.docx": extraction_to_docx(hongshan),
+        "yjs/202508/P020250820512345678901.pdf": huangpi_pdf,
+        "yjs/202602/P020260210512345678902.docx": _fixed_zip(extraction_to_docx(hongshan)),
         "yjs/202603/W020260305512345678903.png": _table_picture(1),
         "yjs/202603/W020260305512345678904.png": _table_picture(2),
-        "yjs/gbk/202602/P020260215512345678905.docx": extraction_to_docx(huangpi),
+        "yjs/gbk/202602/P020260215512345678905.docx": _fixed_zip(extraction_to_docx(huangpi)),
     }
     files["yjs/202509/P020250901512345678906.pdf"] = files["yjs/202508/P020250820512345678901.pdf"]  # re-published
 

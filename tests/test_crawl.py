@@ -333,3 +333,15 @@ def test_a_title_cut_short_on_the_list_is_read_in_full_on_its_article(tmp_path, 
     )
     assert [s["title"] for s in result.skipped] == ["关于召开会议的通知"]
     assert result.ok
+
+
+def test_sample_portal_command_builds_the_same_files_every_time(portal, archive, tmp_path, capsys):
+    [earlier] = crawl(portal, archive)  # the session's build of the portal
+    archive.close()
+    assert main(["crawl", "--sample-portal", "--format", "json", "--archive", str(archive.root)]) == 1  # broken link
+    report = json.loads(capsys.readouterr().out)
+    # a fresh build served on another port: other URLs, the same bytes, so nothing is new
+    assert report["summary"]["new"] == 0
+    reports = report["sources"][0]["reports"]
+    assert all(r["status"] == "unchanged" and r["same_as"] for r in reports)
+    assert {r["sha256"] for r in reports} == {r.sha256 for r in earlier.reports}
