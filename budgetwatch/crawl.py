@@ -3,6 +3,7 @@ source, the reports found, the items skipped (with the reason), the links refuse
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from budgetwatch.portal_pages import (
 )
 from budgetwatch.sources import Column, Source
 
+log = logging.getLogger(__name__)
 _NOT_NAMED = "the department is not named"
 
 
@@ -52,6 +54,7 @@ class ReportItem:
 class SourceResult:
     source_id: str
     name: str = ""
+    steward: str | None = None  # who is told of this source's failures (None: the run's default recipients)
     reports: list[ReportItem] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)  # {"url", "title", "reason"}
     refused: list[dict] = field(default_factory=list)  # {"url", "reason"}
@@ -68,6 +71,7 @@ class SourceResult:
         return {
             "source_id": self.source_id,
             "name": self.name,
+            "steward": self.steward,
             "reports": [r.to_json() for r in self.reports],
             "skipped": self.skipped,
             "refused": self.refused,
@@ -106,8 +110,16 @@ class _SourceCrawl:
         self.fetcher = fetcher
         self.force = force
         self.guard = Guard(source.allowed_hosts, allow_loopback=allow_local and source.local_test)
-        self.result = SourceResult(source_id=source.id, name=source.name)
+        self.result = SourceResult(source_id=source.id, name=source.name, steward=source.steward)
         self._seen_documents: set[str] = set()
+
+    def _fail(self, url: str, error: str) -> None:
+        log.warning("%s: failure: %s: %s", self.source.id, url, error)
+        self.result.failures.append({"url": url, "error": error})
+
+    def _refuse(self, url: str, reason: str) -> None:
+        log.info("%s: refused: %s: %s", self.source.id, url, reason)
+        self.result.refused.append({"url": url, "reason": reason})
 
     # HTTP ---------------------------------------------------------------------------------------------------------
     def _get(self, url: str, etag: str | None, last_modified: str | None, accept_errors=()) -> Response:
@@ -142,7 +154,7 @@ class _SourceCrawl:
         if reason is None and not self.fetcher.robots_allows(url, lambda u: self._page(u, range(400, 500))):
             reason = "robots.txt disallows it"
         if reason:
-            self.result.refused.append({"url": url, "reason": reason})
+            self._refuse(url, reason)
             return False
         return True
 
@@ -161,7 +173,7 @@ class _SourceCrawl:
                     if self._allowed(url):
                         pages.append(parse_list_page(self._html(url), url, self.source.item_selector))
                 except (FetchError, Refused) as exc:
-                    self.result.failures.append({"url": url, "error": f"list page: {exc.reason}"})
+                    self._fail(url, f"list page: {exc.reason}")
         elif style in ("auto", "next"):
             visited = {column.url}
             page = first
@@ -180,24 +192,22 @@ class _SourceCrawl:
     def crawl_column(self, column: Column) -> None:
         try:
             if not self._allowed(column.url):
-                self.result.failures.append({"url": column.url, "error": "column not crawled: its URL is refused"})
+                self._fail(column.url, "column not crawled: its URL is refused")
                 return
             items = self._list_pages(column)
         except (FetchError, Refused) as exc:
-            self.result.failures.append({"url": column.url, "error": f"list page: {exc.reason}"})
+            self._fail(column.url, f"list page: {exc.reason}")
             return
         if not items and not column.declared_empty:
-            self.result.failures.append(
-                {"url": column.url, "error": "the list page yields no items (declare the column empty if it is)"}
-            )
+            self._fail(column.url, "the list page yields no items (declare the column empty if it is)")
             return
         for item in items:
             try:
                 self.crawl_item(item)
             except Refused as exc:
-                self.result.refused.append({"url": exc.url, "reason": exc.reason})
+                self._refuse(exc.url, exc.reason)
             except BudgetwatchError as exc:
-                self.result.failures.append({"url": getattr(exc, "url", item.url), "error": _reason(exc)})
+                self._fail(getattr(exc, "url", item.url), _reason(exc))
 
     # items ----------------------------------------------------------------------------------------------------------
     def _skip(self, link: Link, title: str | None, reason: str) -> None:
@@ -234,18 +244,16 @@ class _SourceCrawl:
             for link in article.images:
                 self._guarded_document(link.url, article.url, title, published, found)
         else:
-            self.result.failures.append(
-                {"url": article.url, "error": "a report article without an attachment, a table or an image"}
-            )
+            self._fail(article.url, "a report article without an attachment, a table or an image")
 
     def _guarded_document(self, url, article_url, title, published, found) -> None:
         try:
             if self._allowed(url):
                 self._document(url, article_url, title, published, found)
         except Refused as exc:
-            self.result.refused.append({"url": exc.url, "reason": exc.reason})
+            self._refuse(exc.url, exc.reason)
         except BudgetwatchError as exc:
-            self.result.failures.append({"url": getattr(exc, "url", url), "error": _reason(exc)})
+            self._fail(getattr(exc, "url", url), _reason(exc))
 
     def _document(
         self,
@@ -342,7 +350,7 @@ def crawl_sources(
             continue
         crawl = _SourceCrawl(source, archive, fetcher, force=force_refetch, allow_local=allow_local)
         for problem in source.problems:
-            crawl.result.failures.append({"url": "", "error": f"configuration: {problem}"})
+            crawl._fail("", f"configuration: {problem}")
         if not source.problems:
             for column in source.columns:
                 crawl.crawl_column(column)

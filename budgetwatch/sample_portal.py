@@ -51,7 +51,7 @@ sources:
     local_test: true
     min_interval: 0
     departments: [医疗保障局]
-    steward: null
+    steward: steward@example.org
     columns:
       - {{url: "{base}/yjs/", verified: true}}
       - {{url: "{base}/yjs/gbk/", verified: true, note: GBK pages paged by 下一页 links}}

@@ -71,6 +71,7 @@ def test_first_crawl_finds_the_reports_and_accounts_for_everything_else(portal, 
     assert base_url.startswith("http://127.0.0.1:") and [s.id for s in sources] == ["sample"]
     [result] = crawl(portal, archive)
     jsonschema.validate(crawl_json([result]), SCHEMA)
+    assert result.steward == "steward@example.org"  # for the alert on its failures
     found = by_path(portal, result)
     assert {p: (r.status, r.kind, r.fiscal_year, r.department) for p, r in found.items()} == REPORTS
     huangpi = found["/yjs/202508/P020250820512345678901.pdf"]
