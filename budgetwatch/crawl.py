@@ -178,10 +178,15 @@ class _SourceCrawl:
             visited = {column.url}
             page = first
             while page.next_url and page.next_url not in visited and len(pages) < self.source.max_pages:
-                visited.add(page.next_url)
-                if not self._allowed(page.next_url):
+                url = page.next_url
+                visited.add(url)
+                try:
+                    if not self._allowed(url):
+                        break
+                    page = parse_list_page(self._html(url), url, self.source.item_selector)
+                except (FetchError, Refused) as exc:
+                    self._fail(url, f"list page: {exc.reason}")  # the pages read so far are still followed
                     break
-                page = parse_list_page(self._html(page.next_url), page.next_url, self.source.item_selector)
                 pages.append(page)
         items: dict[str, Link] = {}
         for page in pages:
@@ -222,8 +227,11 @@ class _SourceCrawl:
             return
         if not self._allowed(item.url):
             return
-        if is_document_url(item.url):  # a list item that is the document itself
-            self._document(item.url, None, item.text, item.published, first_look)
+        if is_document_url(item.url):  # a list item that is the document itself: its title is all there is
+            if first_look.wanted:
+                self._document(item.url, None, item.text, item.published, first_look)
+            else:
+                self._skip(item, item.text, first_look.skip_reason or "")
             return
         article = parse_article(self._html(item.url), item.url)
         title = article.title or item.text

@@ -297,33 +297,44 @@ def test_a_failing_list_page_is_reported_and_the_other_pages_are_still_followed(
     assert len(result.refused) == 2  # the robots-forbidden and the off-site item of page 3
 
 
+def _mini_portal(site: Path, files: dict[str, str | bytes]) -> None:
+    for relative, content in files.items():
+        target = site / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode() if isinstance(content, str) else content)
+
+
+def _mini_source(base: str, **options) -> registry.Source:
+    settings = {
+        "id": "x",
+        "name": "新洲区",
+        "scheme": "http",
+        "allowed_hosts": ("127.0.0.1",),
+        "columns": (registry.Column(url=f"{base}/col/index.html"),),
+        "departments": ("医疗保障局",),
+        "min_interval": 0,
+        "local_test": True,
+    }
+    return registry.Source(**(settings | options))
+
+
 def test_a_title_cut_short_on_the_list_is_read_in_full_on_its_article(tmp_path, archive):
-    site = tmp_path / "portal"
-    (site / "col" / "202401").mkdir(parents=True)
-    (site / "col" / "index.html").write_text(
-        '<ul class="news"><li><a href="202401/t20240105_1.html">武汉市新洲区医疗保障局2023年度部门…</a></li></ul>'
-        '<ul class="news"><li><a href="/elsewhere/1.html">关于召开会议的通知</a></li></ul>',
-        encoding="utf-8",
+    _mini_portal(
+        tmp_path / "portal",
+        {
+            "col/index.html": '<ul class="news"><li><a href="202401/t20240105_1.html">'
+            "武汉市新洲区医疗保障局2023年度部门…</a></li>"
+            '<li><a href="202401/P0202401059.pdf">2024年部门预算表</a></li></ul>'
+            '<ul class="news"><li><a href="/elsewhere/1.html">关于召开会议的通知</a></li></ul>',
+            "col/202401/t20240105_1.html": '<meta charset="utf-8"><h1>武汉市新洲区医疗保障局2023年度部门决算</h1>'
+            '<a href="P0202401051.pdf">附件</a>',
+            "col/202401/P0202401051.pdf": b"%PDF-1.4\n%a PDF by its magic\n",
+            "col/202401/P0202401059.pdf": b"%PDF-1.4\n%whose department nobody names\n",
+        },
     )
-    (site / "col" / "202401" / "t20240105_1.html").write_text(
-        '<meta charset="utf-8"><h1>武汉市新洲区医疗保障局2023年度部门决算</h1><a href="P0202401051.pdf">附件</a>',
-        encoding="utf-8",
-    )
-    (site / "col" / "202401" / "P0202401051.pdf").write_bytes(b"%PDF-1.4\n%fake but a PDF by its magic\n")
-    with serve_directory(site) as server:
+    with serve_directory(tmp_path / "portal") as server:
         base = f"http://127.0.0.1:{server.server_address[1]}"
-        source = registry.Source(
-            id="x",
-            name="新洲区",
-            scheme="http",
-            allowed_hosts=("127.0.0.1",),
-            columns=(registry.Column(url=f"{base}/col/index.html"),),
-            departments=("医疗保障局",),
-            item_selector="ul.news li",
-            pagination="none",
-            min_interval=0,
-            local_test=True,
-        )
+        source = _mini_source(base, item_selector="ul.news li", pagination="none")
         [result] = crawl_sources([source], archive, allow_local=True, session=fetcher())
     [report] = result.reports
     assert (report.title, report.kind, report.fiscal_year, report.published) == (
@@ -332,8 +343,34 @@ def test_a_title_cut_short_on_the_list_is_read_in_full_on_its_article(tmp_path, 
         2023,
         "2024-01-05",  # from the article URL
     )
-    assert [s["title"] for s in result.skipped] == ["关于召开会议的通知"]
+    assert [(s["title"], s["reason"].split(" in ")[0]) for s in result.skipped] == [
+        ("2024年部门预算表", "the department is not named"),
+        ("关于召开会议的通知", "not a budget or final account (no 预算/决算"),
+    ]
     assert result.ok
+
+
+def test_an_html_page_where_a_document_was_linked_is_a_failure(tmp_path, archive):
+    _mini_portal(
+        tmp_path / "portal",
+        {
+            "col/index.html": '<a href="202401/t20240105_1.html">武汉市新洲区医疗保障局2023年度部门决算</a>'
+            '<a href="index_1.html">下一页</a>',
+            "col/index_1.html": '<a href="202401/t20240106_2.html">武汉市新洲区医疗保障局2024年部门预算</a>',
+            "col/202401/t20240105_1.html": '<h1>武汉市新洲区医疗保障局2023年度部门决算</h1><a href="P01.pdf">附件</a>',
+            "col/202401/P01.pdf": "<html><body>请先登录</body></html>",
+            "col/202401/t20240106_2.html": '<h1>武汉市新洲区医疗保障局2024年部门预算</h1><a href="P02.xlsx">附件</a>',
+            "col/202401/P02.xlsx": b"",
+        },
+    )
+    with serve_directory(tmp_path / "portal") as server:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        [result] = crawl_sources([_mini_source(base)], archive, allow_local=True, session=fetcher())
+    assert not result.reports
+    assert [(f["url"].removeprefix(base), f["error"]) for f in result.failures] == [
+        ("/col/202401/P01.pdf", "an HTML page where a document was linked (a missing file or a login page?)"),
+        ("/col/202401/P02.xlsx", "empty document (0 bytes)"),  # found on the page the 下一页 link leads to
+    ]
 
 
 def test_sample_portal_command_builds_the_same_files_every_time(portal, archive, tmp_path, capsys):
