@@ -195,11 +195,13 @@ class Fetcher:
         self._next_slot: dict[str, float] = {}
         self._http_only: set[str] = set()
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._crawl_delay: dict[str, float] = {}  # host → the Crawl-delay its robots.txt asks of this client
         self.bytes_received = 0
 
     # politeness ------------------------------------------------------------------------------------------------
     def _wait_turn(self, host: str, min_interval: float) -> None:
         with self._lock:
+            min_interval = max(min_interval, self._crawl_delay.get(host, 0.0))
             now = time.monotonic()
             slot = max(now, self._next_slot.get(host, now))
             self._next_slot[host] = slot + min_interval
@@ -208,7 +210,8 @@ class Fetcher:
 
     def robots_allows(self, url: str, fetch: Callable[[str], Response]) -> bool:
         """Whether robots.txt of the URL's host lets this client fetch it. robots.txt is fetched once per crawl with
-        `fetch` (this session, not urllib's own agent). A missing robots.txt (404) allows everything; 401/403 forbid
+        `fetch` (this session, not urllib's own agent); its Crawl-delay, when longer than the source's interval, spaces
+        the requests to that host from then on. A missing robots.txt (404) allows everything; 401/403 forbid
         everything; one that cannot be fetched raises FetchError."""
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
@@ -217,8 +220,13 @@ class Fetcher:
         if parser is None:
             response = fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
             parser = parse_robots(response.status, response.content)
+            delay = parser.crawl_delay(self.user_agent)
             with self._lock:
                 self._robots[key] = parser
+                if delay:  # counted from the robots.txt request itself
+                    host = parts.hostname or ""
+                    self._crawl_delay[host] = float(delay)
+                    self._next_slot[host] = max(self._next_slot.get(host, 0.0), time.monotonic() + float(delay))
         return parser.can_fetch(self.user_agent, url)
 
     # fetching --------------------------------------------------------------------------------------------------

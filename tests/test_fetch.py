@@ -181,3 +181,19 @@ def test_a_portal_that_is_down_is_a_fetch_error():
         port = s.getsockname()[1]  # closed again: nothing listens there
     with pytest.raises(FetchError, match="ConnectionError"):
         fetcher(retries=1).get(f"http://127.0.0.1:{port}/", LOCAL, min_interval=0)
+
+
+def test_a_crawl_delay_in_robots_txt_spaces_the_requests_to_that_host(site):
+    server, base = site
+    (server.root / "robots.txt").write_text("User-agent: *\nCrawl-delay: 3\nDisallow: /private/\n")
+    f = fetcher()
+    f.get(f"{base}/a.pdf", LOCAL, min_interval=0)
+    assert f.sleep == []
+    assert f.robots_allows(f"{base}/a.pdf", lambda url: f.get(url, LOCAL, min_interval=0))
+    f.get(f"{base}/a.pdf", LOCAL, min_interval=0)
+    f.get(f"{base}/a.pdf", LOCAL, min_interval=0)
+    assert len(f.sleep) == 2
+    # 3 s after the robots.txt request, then 3 s after the slot of the one before (the recorder only waits 0.05 s,
+    # so the second slot is still almost 6 s away)
+    assert 2.5 < f.sleep[0] <= 3.0
+    assert 5.5 < f.sleep[1] <= 6.0
