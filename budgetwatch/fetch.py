@@ -195,6 +195,7 @@ class Fetcher:
         self._next_slot: dict[str, float] = {}
         self._http_only: set[str] = set()
         self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
         self._crawl_delay: dict[str, float] = {}  # host → the Crawl-delay its robots.txt asks of this client
         self.bytes_received = 0
 
@@ -216,17 +217,19 @@ class Fetcher:
         parts = urlsplit(url)
         key = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
+            host_lock = self._robots_locks.setdefault(key, threading.Lock())
+        with host_lock:  # one robots.txt request per host, however many threads ask
             parser = self._robots.get(key)
-        if parser is None:
-            response = fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
-            parser = parse_robots(response.status, response.content)
-            delay = parser.crawl_delay(self.user_agent)
-            with self._lock:
-                self._robots[key] = parser
-                if delay:  # counted from the robots.txt request itself
-                    host = parts.hostname or ""
-                    self._crawl_delay[host] = float(delay)
-                    self._next_slot[host] = max(self._next_slot.get(host, 0.0), time.monotonic() + float(delay))
+            if parser is None:
+                response = fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
+                parser = parse_robots(response.status, response.content)
+                delay = parser.crawl_delay(self.user_agent)
+                with self._lock:
+                    self._robots[key] = parser
+                    if delay:  # counted from the robots.txt request itself
+                        host = parts.hostname or ""
+                        self._crawl_delay[host] = float(delay)
+                        self._next_slot[host] = max(self._next_slot.get(host, 0.0), time.monotonic() + float(delay))
         return parser.can_fetch(self.user_agent, url)
 
     # fetching --------------------------------------------------------------------------------------------------

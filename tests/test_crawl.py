@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jsonschema
@@ -383,3 +384,14 @@ def test_sample_portal_command_builds_the_same_files_every_time(portal, archive,
     reports = report["sources"][0]["reports"]
     assert all(r["status"] == "unchanged" and r["same_as"] for r in reports)
     assert {r["sha256"] for r in reports} == {r.sha256 for r in earlier.reports}
+
+
+def test_sources_crawled_in_parallel_threads_share_one_archive_and_session(portal, archive):
+    columns = portal.sources[0].columns
+    parts = [dataclasses.replace(portal.sources[0], id=f"part{k}", columns=(c,)) for k, c in enumerate(columns)]
+    session = fetcher()
+    with ThreadPoolExecutor(len(parts)) as pool:
+        results = list(pool.map(lambda s: crawl_sources([s], archive, allow_local=True, session=session)[0], parts))
+    assert [len(r.reports) for r in results] == [5, 2, 0]
+    assert len(archive.manifest_rows()) == len(REPORTS)
+    assert sum(h.path == "/robots.txt" for h in portal.hits) == 1  # the session fetched it once for all
