@@ -74,8 +74,8 @@ class Guard:
             return f"host {host or '(none)'} is off the source's allowed hosts"
         try:
             addresses = (self.resolve or _resolve)(host)
-        except OSError as exc:
-            return f"host {host} does not resolve: {exc}"
+        except OSError:
+            return None  # not a refusal: the request itself fails, is retried and reported as a failure
         for text in addresses:
             address = ipaddress.ip_address(text.split("%")[0])
             if address.is_loopback:

@@ -165,6 +165,8 @@ def test_off_host_private_loopback_and_non_http_urls_are_refused():
     assert "loopback" in guard.reason_to_refuse("http://127.0.0.1:8080/a.pdf")
     assert "private" in guard.reason_to_refuse("http://intranet.example/a.pdf")
     assert Guard(("127.0.0.1",), allow_loopback=True).reason_to_refuse("http://127.0.0.1/") is None
+    # a name that does not resolve is not refused: its request fails, is retried and reported as a failure
+    assert Guard(("down.example",), resolve=_fake_dns).reason_to_refuse("http://down.example/") is None
     link_local = Guard(("169.254.169.254",), allow_loopback=True)
     assert "link-local" in link_local.reason_to_refuse("http://169.254.169.254/latest/meta-data/")
     with pytest.raises(Refused):
@@ -172,6 +174,8 @@ def test_off_host_private_loopback_and_non_http_urls_are_refused():
 
 
 def _fake_dns(host: str) -> list[str]:
+    if host == "down.example":
+        raise OSError("Name or service not known")
     return {"www.huangpi.gov.cn": ["59.175.0.10"], "intranet.example": ["10.0.0.5"], "127.0.0.1": ["127.0.0.1"]}[host]
 
 
