@@ -29,7 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fetch and archive new reports from the portal columns; exit 0 clean, 1 a source failed, 2 bad arguments",
     )
     p.add_argument("urls", nargs="*", metavar="URL", help="ad-hoc column URLs (no configuration entry needed)")
-    p.add_argument("--source", action="append", default=[], metavar="ID", help="crawl only these configured sources")
+    p.add_argument(
+        "--source", action="extend", nargs="+", default=[], metavar="ID", help="only these configured sources"
+    )
     p.add_argument("--sources-file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
     p.add_argument("--sample-portal", action="store_true", help="serve the embedded sample portal and crawl it")
     p.add_argument("--department", action="append", default=[], metavar="NAME", help="departments to follow")

@@ -276,7 +276,7 @@ def test_crawl_command_on_a_sources_file(portal, tmp_path, capsys):
     [
         ["crawl", "ftp://www.huangpi.gov.cn/x/"],
         ["crawl", "https://www.huangpi.gov.cn/x/", "--source", "420116"],
-        ["crawl", "--source", "no-such-source"],
+        ["crawl", "--source", "420116", "no-such-source"],
         ["crawl", "--source", "donghu-gaoxin"],
         ["crawl", "--sources-file", "/nonexistent/sources.yaml"],
     ],
