@@ -104,7 +104,7 @@ class Archive:
     """Content-addressed files under `root` and their manifest (`root/manifest.duckdb` unless given)."""
 
     def __init__(self, root: str | Path, manifest: str | Path | None = None):
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # report paths stay valid whatever the working directory
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         self.manifest = Path(manifest) if manifest else self.root / "manifest.duckdb"
         self._db = duckdb.connect(str(self.manifest))
