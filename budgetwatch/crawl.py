@@ -25,6 +25,9 @@ from budgetwatch.portal_pages import (
 from budgetwatch.sources import Column, Source
 
 log = logging.getLogger(__name__)
+log.addHandler(
+    logging.NullHandler()
+)  # shown where the application configures logging (Prefect, a CLI -v), not by default
 _NOT_NAMED = "the department is not named"
 
 

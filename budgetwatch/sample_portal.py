@@ -125,7 +125,9 @@ def _fixed_zip(data: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for member in source.infolist():
-            target.writestr(zipfile.ZipInfo(member.filename, (2026, 1, 1, 0, 0, 0)), source.read(member))
+            info = zipfile.ZipInfo(member.filename, (2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(member))
     return out.getvalue()
 
 
