@@ -8,7 +8,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from budgetwatch import catalogue, sources
+from budgetwatch import catalogue, crawl_cli, sources
 from budgetwatch.checking import CheckRun, check_paths, extract_all, validate_extractions
 from budgetwatch.outputs import run_json, run_text, write_extractions, write_findings
 from budgetwatch.report import write_report
@@ -128,6 +128,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("sources", help="list the portal sources and check the registry")
     r.add_argument("--file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
     r.set_defaults(run=_sources)
+    crawl_cli.add_parser(sub)
     sub.add_parser("tables", help="list the standard tables of the catalogue").set_defaults(run=_tables)
     sub.add_parser("rules", help="list the validation rules").set_defaults(run=_rules)
     return p

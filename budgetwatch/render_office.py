@@ -35,9 +35,9 @@ def extraction_to_docx(ex: Extraction) -> bytes:
                 document.add_paragraph(line)
         rows = grid.header + grid.rows
         t = document.add_table(rows=len(rows), cols=len(grid.widths))
-        for r, row in enumerate(rows):
-            for c, text in enumerate(row):
-                t.cell(r, c).text = text
+        for table_row, row in zip(t.rows, rows, strict=True):  # row by row: Table.cell() rescans the whole table
+            for cell, text in zip(table_row.cells, row, strict=True):
+                cell.text = text
         # Word ends every table with a paragraph; a table left last in the body is lost when saved as .doc
         document.add_paragraph(table.statement or "")
     buffer = io.BytesIO()

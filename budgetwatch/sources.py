@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -10,6 +11,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from budgetwatch.errors import BudgetwatchError
+
+PAGINATION = ("auto", "trs", "next", "none")
 
 
 class RegistryError(BudgetwatchError):
@@ -21,6 +24,7 @@ class Column:
     url: str
     verified: bool = False
     note: str | None = None
+    declared_empty: bool = False  # the column is known to list nothing yet: an empty list page is not a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,26 @@ class Source:
     steward: str | None = None
     enabled: bool = True
     note: str | None = None
+    item_selector: str | None = None  # CSS selector of the list items' links; None: links that look like articles
+    pagination: str = "auto"  # trs (createPageHTML / index_N), next (a 下一页 link), none, auto (trs, else next)
+    max_pages: int = 20  # list pages read per column at most
+    min_interval: float = 1.0  # seconds between two requests to the same host
+    http_fallback: bool = True  # an https column may be fetched over http when https fails
+    local_test: bool = False  # a test portal on loopback: reachable only when a crawl allows local portals
     problems: list[str] = field(default_factory=list, compare=False)
+
+
+_SOURCE_FIELDS = {f for f in Source.__dataclass_fields__ if f != "problems"}
+_COLUMN_FIELDS = set(Column.__dataclass_fields__)
+
+
+def _column(raw: dict | str, where: str) -> Column:
+    if not isinstance(raw, dict):
+        return Column(url=str(raw))
+    unknown = sorted(set(raw) - _COLUMN_FIELDS)
+    if unknown or "url" not in raw:
+        raise RegistryError(f"{where}: column {raw.get('url', '(no url)')}: unknown field or no url {unknown}")
+    return Column(**raw)
 
 
 def _source(raw: dict, defaults: dict, where: str) -> Source:
@@ -44,7 +67,10 @@ def _source(raw: dict, defaults: dict, where: str) -> Source:
     missing = [k for k in ("id", "name", "scheme", "allowed_hosts") if not merged.get(k)]
     if missing:
         raise RegistryError(f"{where}: missing {', '.join(missing)}")
-    columns = tuple(Column(**c) if isinstance(c, dict) else Column(url=c) for c in merged.get("columns") or ())
+    unknown = sorted(set(merged) - _SOURCE_FIELDS)
+    if unknown:
+        raise RegistryError(f"{where}: unknown field {', '.join(unknown)}")
+    columns = tuple(_column(c, where) for c in merged.get("columns") or ())
     return Source(
         id=str(merged["id"]),
         name=merged["name"],
@@ -57,6 +83,12 @@ def _source(raw: dict, defaults: dict, where: str) -> Source:
         steward=merged.get("steward"),
         enabled=bool(merged.get("enabled", True)),
         note=merged.get("note"),
+        item_selector=merged.get("item_selector"),
+        pagination=merged.get("pagination", "auto"),
+        max_pages=int(merged.get("max_pages", 20)),
+        min_interval=float(merged.get("min_interval", 1.0)),
+        http_fallback=bool(merged.get("http_fallback", True)),
+        local_test=bool(merged.get("local_test", False)),
     )
 
 
@@ -67,6 +99,17 @@ def problems(source: Source) -> list[str]:
         out.append(f"scheme must be http or https, not {source.scheme!r}")
     if source.platform not in ("trs", "generic"):
         out.append(f"unknown platform {source.platform!r}")
+    if source.pagination not in PAGINATION:
+        out.append(f"unknown pagination {source.pagination!r} (one of {', '.join(PAGINATION)})")
+    if source.encoding != "auto":
+        try:
+            codecs.lookup(source.encoding)
+        except LookupError:
+            out.append(f"unknown encoding {source.encoding!r}")
+    if source.max_pages < 1:
+        out.append("max_pages must be at least 1")
+    if source.min_interval < 0:
+        out.append("min_interval must not be negative")
     if source.enabled and not source.columns:
         out.append("enabled but has no column")
     if not source.departments:

@@ -68,3 +68,31 @@ def test_duplicate_ids_and_missing_fields_are_refused(tmp_path):
     )
     with pytest.raises(sources.RegistryError, match="duplicate source ids a"):
         sources.load(path)
+
+
+def test_crawl_settings_are_read_and_checked(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "defaults: {departments: [医疗保障局], min_interval: 2.5}\n"
+        "sources:\n"
+        "  - {id: a, name: 甲区, scheme: http, allowed_hosts: [h], encoding: gbk, pagination: next,\n"
+        "     item_selector: 'ul.list li', local_test: true,\n"
+        "     columns: [{url: 'http://h/yjs/', declared_empty: true}]}\n"
+        "  - {id: b, name: 乙区, scheme: http, allowed_hosts: [h], encoding: klingon, pagination: scroll,\n"
+        "     columns: [http://h/]}\n",
+        encoding="utf-8",
+    )
+    a, b = sources.load(path)
+    assert (a.encoding, a.pagination, a.item_selector, a.local_test, a.min_interval) == (
+        "gbk",
+        "next",
+        "ul.list li",
+        True,
+        2.5,
+    )
+    assert a.columns[0].declared_empty and not a.problems
+    assert "unknown encoding 'klingon'" in b.problems
+    assert any(p.startswith("unknown pagination 'scroll'") for p in b.problems)
+    path.write_text("sources:\n  - {id: a, name: 甲, scheme: http, allowed_hosts: [h], colums: []}\n", encoding="utf-8")
+    with pytest.raises(sources.RegistryError, match="entry 1: unknown field colums"):
+        sources.load(path)

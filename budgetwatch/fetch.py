@@ -1,0 +1,346 @@
+"""A polite HTTP client for the portals: identifies itself, honours robots.txt, rate-limits per host, retries with
+backoff, revalidates with conditional GET, caps sizes, and refuses links off the configured hosts."""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import importlib.metadata
+import ipaddress
+import os
+import random
+import re
+import socket
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+
+from budgetwatch.errors import BudgetwatchError
+
+
+def user_agent() -> str:
+    """budgetwatch/<version> with the operator's contact (BUDGETWATCH_CONTACT: an e-mail address or a URL)."""
+    try:
+        version = importlib.metadata.version("budgetwatch")
+    except importlib.metadata.PackageNotFoundError:
+        version = "dev"
+    contact = os.environ.get("BUDGETWATCH_CONTACT") or "operator contact not configured: set BUDGETWATCH_CONTACT"
+    return f"budgetwatch/{version} (budget disclosure checker; +{contact})"
+
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 5
+
+
+class FetchError(BudgetwatchError):
+    """A URL could not be fetched (after retries); names the URL and the reason."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+
+
+class Refused(BudgetwatchError):
+    """A URL the crawl must not fetch (off-host, private address, non-http scheme, robots.txt)."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """Where one source may go: its hosts, and whether loopback is allowed (a local test portal)."""
+
+    allowed_hosts: tuple[str, ...]
+    allow_loopback: bool = False
+    resolve: Callable[[str], list[str]] = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def reason_to_refuse(self, url: str) -> str | None:
+        """Why a URL is refused, or None when it may be fetched."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return f"scheme {parts.scheme or '(none)'!r} is not http(s)"
+        host = (parts.hostname or "").lower()
+        if host not in {h.lower() for h in self.allowed_hosts}:
+            return f"host {host or '(none)'} is off the source's allowed hosts"
+        try:
+            addresses = (self.resolve or _resolve)(host)
+        except OSError:
+            return None  # not a refusal: the request itself fails, is retried and reported as a failure
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%")[0])
+            if address.is_loopback:
+                if not self.allow_loopback:
+                    return f"host {host} is a loopback address ({address}); allowed only for a local test portal"
+            elif not address.is_global or address.is_multicast:
+                return f"host {host} has a private, link-local or reserved address ({address})"
+        return None
+
+
+@functools.lru_cache(maxsize=512)
+def _resolve(host: str) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    etag: str | None
+    last_modified: str | None
+    min_interval: float
+    max_bytes: int
+    accept_errors: frozenset[int]
+
+
+@dataclass(slots=True)
+class Response:
+    url: str  # the URL finally answered (after redirects and a http fallback)
+    status: int
+    headers: dict[str, str]
+    content: bytes = b""
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: a random delay in [base·2^attempt / 2, base·2^attempt], capped."""
+    ceiling = min(cap, base * 2**attempt)
+    return ceiling / 2 + rng.random() * ceiling / 2
+
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
+_ALIASES = {"gbk": "gb18030", "gb2312": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030", "utf8": "utf-8"}
+
+
+def html_encoding(content: bytes, content_type: str | None = None, configured: str = "auto") -> str:
+    """The encoding of an HTML page: the source's configured one, else the header's charset, else the meta tag's,
+    else UTF-8 when the bytes decode as UTF-8, else GB18030. GBK and GB2312 are read as their superset GB18030."""
+    if configured and configured != "auto":
+        return _ALIASES.get(configured.lower(), configured)
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", content_type or "", re.IGNORECASE)
+    if not m:
+        m = _CHARSET.search(content[:4096])
+    if m:
+        name = m.group(1)
+        name = name.decode("ascii") if isinstance(name, bytes) else name
+        return _ALIASES.get(name.lower(), name.lower())
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8"
+
+
+def decode_html(content: bytes, content_type: str | None = None, configured: str = "auto") -> str:
+    try:
+        return content.decode(html_encoding(content, content_type, configured), errors="replace")
+    except LookupError:
+        return content.decode("gb18030", errors="replace")
+
+
+@dataclass
+class Fetcher:
+    """One polite HTTP session shared by a crawl. Thread-safe: the per-host clock and robots cache are locked."""
+
+    user_agent: str = field(default_factory=user_agent)
+    timeout: float = 20.0
+    retries: int = 4
+    backoff: float = 0.5  # seconds before the first retry; doubled each time, with jitter
+    backoff_cap: float = 30.0
+    max_retry_after: float = 120.0  # a Retry-After longer than this gives up instead of waiting
+    max_bytes: int = 200 * 2**20
+    sleep: Callable[[float], None] = time.sleep
+    seed: int | None = None
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def __post_init__(self) -> None:
+        self.session.headers["User-Agent"] = self.user_agent
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+        self._http_only: set[str] = set()
+        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._crawl_delay: dict[str, float] = {}  # host → the Crawl-delay its robots.txt asks of this client
+        self.bytes_received = 0
+
+    # politeness ------------------------------------------------------------------------------------------------
+    def _wait_turn(self, host: str, min_interval: float) -> None:
+        with self._lock:
+            min_interval = max(min_interval, self._crawl_delay.get(host, 0.0))
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(host, now))
+            self._next_slot[host] = slot + min_interval
+        if slot > now:
+            self.sleep(slot - now)
+
+    def robots_allows(self, url: str, fetch: Callable[[str], Response]) -> bool:
+        """Whether robots.txt of the URL's host lets this client fetch it. robots.txt is fetched once per crawl with
+        `fetch` (this session, not urllib's own agent); its Crawl-delay, when longer than the source's interval, spaces
+        the requests to that host from then on. A missing robots.txt (404) allows everything; 401/403 forbid
+        everything; one that cannot be fetched raises FetchError."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            host_lock = self._robots_locks.setdefault(key, threading.Lock())
+        with host_lock:  # one robots.txt request per host, however many threads ask
+            parser = self._robots.get(key)
+            if parser is None:
+                response = fetch(urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", "")))
+                parser = parse_robots(response.status, response.content)
+                delay = parser.crawl_delay(self.user_agent)
+                with self._lock:
+                    self._robots[key] = parser
+                    if delay:  # counted from the robots.txt request itself
+                        host = parts.hostname or ""
+                        self._crawl_delay[host] = float(delay)
+                        self._next_slot[host] = max(self._next_slot.get(host, 0.0), time.monotonic() + float(delay))
+        return parser.can_fetch(self.user_agent, url)
+
+    # fetching --------------------------------------------------------------------------------------------------
+    def get(
+        self,
+        url: str,
+        guard: Guard,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        min_interval: float = 1.0,
+        http_fallback: bool = False,
+        max_bytes: int | None = None,
+        accept_errors: Iterable[int] = (),
+    ) -> Response:
+        """GET a URL within the guard, following redirects only onto allowed hosts. Retries timeouts, resets, 5xx
+        and 429 with backoff (honouring Retry-After); an https URL that cannot be reached is tried over http when
+        the source allows it. Raises Refused or FetchError; 304 comes back as a Response."""
+        reason = guard.reason_to_refuse(url)
+        if reason:
+            raise Refused(url, reason)
+        wanted = _Wanted(etag, last_modified, min_interval, max_bytes or self.max_bytes, frozenset(accept_errors))
+        host = urlsplit(url).hostname or ""
+        if url.startswith("https://") and host in self._http_only:
+            url = "http://" + url[len("https://") :]
+        try:
+            return self._get_following(url, guard, wanted)
+        except FetchError as exc:
+            if not (http_fallback and url.startswith("https://") and exc.status is None):
+                raise
+            response = self._get_following("http://" + url[len("https://") :], guard, wanted)
+            with self._lock:
+                self._http_only.add(host)
+            return response
+
+    def _get_following(self, url: str, guard: Guard, wanted: _Wanted) -> Response:
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._get_with_retries(url, wanted)
+            if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
+                target = urljoin(url, response.headers["location"])
+                reason = guard.reason_to_refuse(target)
+                if reason:
+                    raise Refused(target, f"redirect from {url}: {reason}")
+                url = target
+                continue
+            if response.status >= 400 and response.status not in wanted.accept_errors:
+                raise FetchError(url, f"HTTP {response.status}", status=response.status)
+            return response
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+    def _get_with_retries(self, url: str, wanted: _Wanted) -> Response:
+        headers = {}
+        if wanted.etag:
+            headers["If-None-Match"] = wanted.etag
+        if wanted.last_modified:
+            headers["If-Modified-Since"] = wanted.last_modified
+        host = urlsplit(url).hostname or ""
+        last_reason = ""
+        for attempt in range(self.retries + 1):
+            self._wait_turn(host, wanted.min_interval)
+            delay = None
+            try:
+                response = self._get_once(url, headers, wanted.max_bytes)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                last_reason = f"{type(exc).__name__}: {_short(exc)}"
+                status = None
+            else:
+                if response.status not in RETRY_STATUS:
+                    return response
+                status = response.status
+                last_reason = f"HTTP {status}"
+                delay = retry_after_seconds(response.headers.get("retry-after"))
+                if delay is not None and delay > self.max_retry_after:
+                    raise FetchError(url, f"HTTP {status}, Retry-After {delay:.0f} s is too long", status=status)
+            if attempt == self.retries:
+                raise FetchError(url, f"{last_reason} (after {self.retries + 1} attempts)", status=status)
+            if delay is None:
+                delay = backoff_delay(attempt, self.backoff, self.backoff_cap, self._rng)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _get_once(self, url: str, headers: dict[str, str], max_bytes: int) -> Response:
+        with self.session.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False) as r:
+            found = {k.lower(): v for k, v in r.headers.items()}
+            declared = found.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(
+                    url, f"{int(declared):,} bytes announced, over the limit of {max_bytes:,}", r.status_code
+                )
+            chunks, size = [], 0
+            for chunk in r.iter_content(65536):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(url, f"more than the limit of {max_bytes:,} bytes", r.status_code)
+                chunks.append(chunk)
+            with self._lock:
+                self.bytes_received += size
+            return Response(url=url, status=r.status_code, headers=found, content=b"".join(chunks))
+
+
+def parse_robots(status: int, content: bytes) -> urllib.robotparser.RobotFileParser:
+    parser = urllib.robotparser.RobotFileParser()
+    if status in (401, 403):
+        parser.disallow_all = True
+    elif status >= 400:
+        parser.allow_all = True
+    else:
+        parser.parse(content.decode("utf-8", errors="replace").splitlines())
+    return parser
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "…"
