@@ -92,6 +92,7 @@ class Publication:
     withdrawn: bool = False  # this version was published before and is now quarantined (rules changed)
     rows: int = 0  # line items published
     dry_run: bool = False
+    novelty: Literal["new", "changed", "unchanged"] = "new"  # first version, a new version, or a version on record
 
 
 @dataclass(slots=True)
@@ -239,9 +240,11 @@ def _publish_in(
 ) -> Publication:
     now = _now()
     known = con.execute("SELECT status FROM registry WHERE sha256 = ?", [sha]).fetchone()
+    (versions_of_url,) = con.execute("SELECT count(*) FROM registry WHERE url = ?", [url]).fetchone()
+    novelty = "unchanged" if known else "changed" if versions_of_url else "new"
     if known and known[0] == target:
         _replace_findings(con, sha, url, report.findings)  # same outcome; the findings may read differently
-        return Publication(sha, url, "unchanged", dry_run=dry_run)
+        return Publication(sha, url, "unchanged", dry_run=dry_run, novelty=novelty)
     touched: set[tuple[str, str]] = set()
     withdrawn = bool(known and known[0] == "published")
     if withdrawn:
@@ -278,7 +281,7 @@ def _publish_in(
     )  # fmt: skip
     _replace_findings(con, sha, url, report.findings)
     _bump(con, touched)
-    return Publication(sha, url, target, tuple(others), withdrawn, rows, dry_run)
+    return Publication(sha, url, target, tuple(others), withdrawn, rows, dry_run, novelty)
 
 
 def _versions_file(dataset: Dataset) -> Path:
