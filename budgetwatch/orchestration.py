@@ -8,6 +8,7 @@ server, saves the notification blocks, deploys everything (which runs ``prepare_
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -223,10 +224,42 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def serve(**options) -> int:
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="budgetwatch serve",
+        description="Start a local Prefect server and worker, create the limits, blocks and automation of budgetwatch "
+        "and deploy deployments/prefect.yaml; Ctrl-C stops them.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address of the server (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=4200, help="port of the server and its UI (default 4200; 0: any free)")
+    p.add_argument(
+        "--email-url",
+        default=os.environ.get("BUDGETWATCH_EMAIL_URL"),
+        help="SMTP server for steward e-mail as an Apprise URL, mailto://host:port?from=…&to=default-recipient "
+        "(default $BUDGETWATCH_EMAIL_URL)",
+    )
+    p.add_argument(
+        "--webhook-url",
+        default=os.environ.get("BUDGETWATCH_WEBHOOK_URL"),
+        help="Slack-compatible webhook for steward alerts and failed runs (default $BUDGETWATCH_WEBHOOK_URL)",
+    )
+    p.add_argument("--no-worker", action="store_true", help="deploy only; start no worker")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
     """``budgetwatch serve``: run until interrupted."""
-    api, processes = start(**options)
-    print(f"budgetwatch is served: UI {api.removesuffix('/api')}, API {api}; Ctrl-C stops the server and the worker")
+    args = parser().parse_args(argv)
+    try:
+        api, processes = start(
+            host=args.host, port=args.port, email_url=args.email_url, webhook_url=args.webhook_url,
+            worker=not args.no_worker,
+        )  # fmt: skip
+    except ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"budgetwatch is served: UI {api.removesuffix('/api')}, API {api}; Ctrl-C stops the server and the worker",
+          flush=True)  # fmt: skip
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(1)
@@ -236,3 +269,7 @@ def serve(**options) -> int:
         stop(processes)
     failed = [p for p in processes if p.returncode not in (0, None, -signal.SIGINT)]
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
