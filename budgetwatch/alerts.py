@@ -41,14 +41,6 @@ CREATE TABLE IF NOT EXISTS alert_ledger (
 """
 
 
-class StewardEmail(AppriseNotificationBlock):
-    """E-mail through an SMTP server, as an Apprise ``mailto://`` (or ``mailtos://``) URL; ``to`` is the default
-    recipient, replaced by the steward's address for each steward's message."""
-
-    _block_type_name = "budgetwatch e-mail"
-    _block_type_slug = "budgetwatch-e-mail"
-
-
 class DeliveryError(BudgetwatchError):
     """A channel did not accept a message (names the channel, the recipient and the reason)."""
 

@@ -29,7 +29,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from pydantic import SecretStr
 
 from budgetwatch import sources
-from budgetwatch.alerts import StewardEmail
+from budgetwatch.blocks import StewardEmail
 from budgetwatch.errors import BudgetwatchError
 
 WORK_POOL = "budgetwatch-process"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 from prefect.settings import (
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_HOME,
@@ -14,12 +17,14 @@ from prefect.settings import (
 )
 from prefect.testing.utilities import prefect_test_harness
 
-from budgetwatch.orchestration import prepare_server
+from budgetwatch.orchestration import host_limit, prepare_server
 from budgetwatch.publish import Dataset, versions
 from flows.check import check_documents, process_documents, revalidate_dataset
+from tasks.network import RateLimitedSession
 
 from .conftest import SAMPLES
 from .pipeline_fixtures import corrected_hongshan
+from .receivers import WebhookSink
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +72,17 @@ def test_weekly_revalidation_checks_every_current_version_again(prefect_server, 
     assert (again["documents"], again["unchanged"], again["published"], again["quarantined"]) == (2, 2, 0, 0)
     assert again["errors_by_check"] == first["errors_by_check"]
     assert {v["status"] for v in versions(Dataset(tmp_path / "data"))} == {"published", "quarantined"}
+
+
+def test_http_requests_wait_for_their_host_rate_limit_and_a_host_without_one_is_refused(prefect_server):
+    with WebhookSink() as server:
+        with get_client(sync_client=True) as client:
+            client.upsert_global_concurrency_limit_by_name(host_limit(server.url), 1, slot_decay_per_second=2.0)
+        session = RateLimitedSession()
+        started = time.monotonic()
+        answers = [session.post(server.url, json={"text": str(k)}).status_code for k in range(4)]
+        elapsed = time.monotonic() - started
+        assert answers == [200] * 4 and len(server.posts) == 4
+        assert elapsed >= 1.0  # one slot decays in 0.5 s: four requests span at least three decays
+        with pytest.raises(ConcurrencySlotAcquisitionError):
+            session.get("http://localhost:9/unlimited-host")

@@ -144,9 +144,12 @@ def test_a_crash_before_publishing_loses_nothing_and_the_rerun_publishes_once(se
         assert holder.execute("SELECT count(*) FROM line_items").fetchone() == (0,)
     tasks = _task_states(crashed.id)
     assert any(n.startswith("validate ") and s == "Completed" for n, s in tasks.items())
-    hook = served["hook"]
+    hook, smtp = served["hook"], served["smtp"]
     deadline = time.monotonic() + 60
-    while not any("Failed" in p["text"] and "flow run" in p["text"].lower() for p in hook.posts):
+    while not (
+        any(f"flow run {crashed.name} Failed" in p["text"] for p in hook.posts)
+        and any(f"flow run {crashed.name} Failed" in str(m["subject"]) for _, m in smtp.messages)
+    ):  # the automation's notifications, by webhook and by e-mail
         assert time.monotonic() < deadline, f"no failed-run notification among {hook.posts}"
         time.sleep(1)
 
