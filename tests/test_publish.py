@@ -10,7 +10,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from budgetwatch.checking import DocumentReport
 from budgetwatch.docref import DocumentRef
+from budgetwatch.model import Finding, Severity
 from budgetwatch.publish import Dataset, DatasetError, publish, sync_parquet, versions
 
 from .conftest import ROOT
@@ -126,7 +128,9 @@ _CRASH = """
 import os, sys
 from pathlib import Path
 from budgetwatch import publish as p
+from budgetwatch.checking import DocumentReport
 from budgetwatch.docref import DocumentRef
+from budgetwatch.model import Finding, Severity
 from tests.pipeline_fixtures import checked
 where, path, root = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 original = p._insert_frames if where == "transaction" else p._export_partition
@@ -154,3 +158,15 @@ def test_a_crash_while_publishing_leaves_nothing_partial_and_a_rerun_publishes_o
     assert _count(dataset, "SELECT count(*) FROM line_items")[0][0] == len(report.extraction.items)
     assert _parquet(dataset, "line_items").height == len(report.extraction.items)
     assert sync_parquet(dataset) == []  # nothing left stale
+
+
+def test_a_version_that_fails_a_new_rule_is_withdrawn_from_the_published_data(tmp_path, reports):
+    path, report = reports["fixed"]
+    dataset = Dataset(tmp_path / "data")
+    publish(dataset, _ref(path), report)
+    stricter = Finding(check_id="X-01", severity=Severity.ERROR, category="arithmetic", message="a new rule fails")
+    result = publish(dataset, _ref(path), DocumentReport(report.extraction, [*report.findings, stricter]))
+    assert (result.action, result.withdrawn, result.novelty) == ("quarantined", True, "unchanged")
+    assert _count(dataset, "SELECT count(*) FROM line_items")[0][0] == 0
+    assert not (dataset.parquet / "line_items" / "fiscal_year=2024" / "district=420111" / "data.parquet").exists()
+    assert _count(dataset, "SELECT check_id FROM findings WHERE severity = 'error'") == [("X-01",)]

@@ -49,10 +49,24 @@ def served(tmp_path_factory):
         api = _wait_for_api(lines, process)
         try:
             with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: home}):
+                _pause_scheduled()
                 yield {"smtp": smtp, "hook": hook, "api": api}
         finally:
             process.send_signal(2)
             process.wait(timeout=60)
+
+
+def _pause_scheduled() -> None:
+    """The scheduled deployments exist as the file says; paused, so no scheduled run joins these tests."""
+    with get_client(sync_client=True) as client:
+        for name, cron in (
+            ("process-documents/daily-crawl", "30 6 * * *"),
+            ("revalidate-dataset/weekly-revalidation", "0 2 * * 1"),
+        ):
+            deployment = client.read_deployment_by_name(name)
+            assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [(cron, "Asia/Shanghai")]
+            assert deployment.global_concurrency_limit.limit == 1
+            client.pause_deployment(deployment.id)
 
 
 def _wait_for_api(lines: queue.Queue, process: subprocess.Popen, timeout: float = 240) -> str:
