@@ -61,34 +61,31 @@ class Failure:
     document: str  # department · year · kind
     check_id: str
     table_id: str | None
-    place: str  # row / code / column / line, as far as known
+    place: str  # row · code · column, as far as known
     message: str
     expected: str | None
     actual: str | None
     difference: str | None
+    line: int | None = None  # line of the text layer (left out of the identity: versions move lines)
 
     @property
     def failure_key(self) -> str:
         """The same failure in any version of the document (numbers and line numbers left out)."""
         wording = _NUMBER.sub("#", _LINE_REF.sub("", self.message))
-        return _digest(self.url, self.check_id, self.table_id, self.place_key, wording)
-
-    @property
-    def place_key(self) -> str:
-        return self.place.split(" · line ")[0]
+        return _digest(self.url, self.check_id, self.table_id, self.place, wording)
 
     @property
     def fingerprint(self) -> str:
         """The failure with its numbers: differs when the same failure now has other numbers."""
         return _digest(self.failure_key, self.expected, self.actual, self.difference, _LINE_REF.sub("", self.message))
 
-    def line(self, changed: bool) -> str:
+    def text(self, changed: bool) -> str:
         numbers = "; ".join(
             f"{label} {value}"
             for label, value in (("expected", self.expected), ("printed", self.actual), ("difference", self.difference))
             if value is not None
         )
-        where = " ".join(x for x in (self.table_id or "text", self.place) if x)
+        where = " ".join(x for x in (self.table_id or "text", self.place, self.line and f"line {self.line}") if x)
         head = self.message.split(" | ")[0]
         return f"  - [{'changed' if changed else 'new'}] {self.check_id} {where}: {head}" + (
             f" ({numbers})" if numbers else ""
@@ -109,16 +106,7 @@ def failures(ref: DocumentRef, report: DocumentReport) -> list[Failure]:
         if f.severity != Severity.ERROR:
             continue
         first = f.locations[0] if f.locations else None
-        place = " · ".join(
-            x
-            for x in (
-                first and first.row_label,
-                first and first.code,
-                first and first.column,
-                first and first.line and f"line {first.line}",
-            )
-            if x
-        )
+        place = " · ".join(x for x in (first and first.row_label, first and first.code, first and first.column) if x)
         out.append(
             Failure(
                 recipient=ref.steward or "",
@@ -132,6 +120,7 @@ def failures(ref: DocumentRef, report: DocumentReport) -> list[Failure]:
                 expected=f.expected,
                 actual=f.actual,
                 difference=f.difference,
+                line=first.line if first else None,
             )
         )
     return out
@@ -157,7 +146,7 @@ def compose(channel: str, recipient: str, told: dict[str, set[str]], items: list
     for (document, url), group in by_document.items():
         lines.append(f"{document}")
         lines.append(f"  {url} (sha256 {group[0].sha256[:12]})")
-        lines.extend(f.line(changed=f.failure_key in told) for f in group)
+        lines.extend(f.text(changed=f.failure_key in told) for f in group)
         lines.append("")
     documents = "; ".join(d for d, _ in by_document)
     subject = f"budgetwatch: {len(items)} new failures in {len(by_document)} documents ({documents})"

@@ -45,7 +45,7 @@ def test_one_message_per_steward_and_channel_naming_document_table_check_and_num
     assert len(to_a.failures) == errors
     assert "https://huangpi.example/2024.pdf" in to_a.body and "https://caidian.example/2024.pdf" in to_a.body
     assert "武汉市黄陂区医疗保障局 · 2024 · 部门决算" in to_a.body
-    assert "[new] N-01 text" in to_a.body and "(expected 83.68%; printed 83.70%)" in to_a.body
+    assert "[new] N-01 text line 484:" in to_a.body and "(expected 83.68%; printed 83.70%)" in to_a.body
     to_b = next(m for m in messages if m.channel == "email" and m.recipient == "b@hs.example")
     assert "L-02 budget.09" in to_b.body
     assert "warning" not in to_b.body.lower()
@@ -60,9 +60,11 @@ def test_recorded_failures_are_not_sent_again_and_changed_numbers_are(tmp_path, 
     assert len(ledger(dataset)) == 2 * len(found)
     # the same failure in a new version whose lines moved is not new; one whose numbers changed is
     moved = [
-        f.__class__(**{**_fields(f), "sha256": "f" * 64, "message": f.message.replace("第484行", "第490行")})
+        f.__class__(**{**_fields(f), "sha256": "f" * 64, "line": f.line and f.line + 6,
+                       "message": f.message.replace("第484行", "第490行")})
         for f in found
-    ]
+    ]  # fmt: skip
+    assert any(f.line == 484 for f in found) and any("第484行" in f.message for f in found)
     assert pending(dataset, CHANNELS, moved) == []
     changed = [moved[0].__class__(**{**_fields(moved[0]), "actual": "99.99%"})]
     again = pending(dataset, ["email"], changed)
