@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -92,6 +93,15 @@ def _sources(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """A local Prefect server and worker with every deployment, limit, block and automation of budgetwatch.
+
+    Runs as its own program (budgetwatch.orchestration) so that the other commands do not pay for importing Prefect.
+    """
+    os.execv(sys.executable, [sys.executable, "-m", "budgetwatch.orchestration", *args.options])
+    return 0
+
+
 def _tables(_: argparse.Namespace) -> int:
     for spec in catalogue.tables():
         columns = ", ".join(c.key for c in spec.all_columns())
@@ -129,6 +139,14 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
     r.set_defaults(run=_sources)
     crawl_cli.add_parser(sub)
+    v = sub.add_parser(
+        "serve",
+        add_help=False,
+        prefix_chars="+",  # every option goes to budgetwatch.orchestration's own parser
+        help="start a local Prefect server and worker and deploy every budgetwatch flow (serve --help: options)",
+    )
+    v.add_argument("options", nargs=argparse.REMAINDER, help="see budgetwatch serve --help")
+    v.set_defaults(run=_serve)
     sub.add_parser("tables", help="list the standard tables of the catalogue").set_defaults(run=_tables)
     sub.add_parser("rules", help="list the validation rules").set_defaults(run=_rules)
     return p

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from prefect import task
+from prefect.context import TaskRunContext
 
-from budgetwatch.checking import CheckRun, validate_extractions
+from budgetwatch.checking import CheckRun, DocumentReport, validate_extractions
+from budgetwatch.docref import DocumentRef, verified
+from budgetwatch.errors import DocumentError
 from budgetwatch.extract import extract_path
 from budgetwatch.model import Extraction
 from budgetwatch.outputs import write_extractions, write_findings
@@ -31,3 +35,57 @@ def write_outputs(run: CheckRun, out: str) -> dict[str, str]:
     written = write_extractions([r.extraction for r in run.reports], folder / "tables")
     report = write_findings(run, folder)
     return {"findings": str(report), **{name: str(path) for name, path in written.items()}}
+
+
+def _code_version() -> str:
+    """Hash of budgetwatch's code and data: cached extractions and findings are reused only by the same code."""
+    package = Path(__file__).resolve().parent.parent / "budgetwatch"
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".csv") and p.is_file()):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE_VERSION = _code_version()
+
+
+def _by_content(stage: str):
+    """A cache key from the document's content hash (never its path or name) and the code version."""
+
+    def key(_context: TaskRunContext, parameters: dict) -> str:
+        ref: DocumentRef = parameters["ref"]
+        return f"{stage}-{ref.sha256}-{CODE_VERSION}"
+
+    return key
+
+
+@task(name="hash-document", task_run_name="hash {ref.path}")
+def hash_document(ref: DocumentRef) -> DocumentRef:
+    """The reference with the content hash of its file (DocumentError when unreadable or not the recorded content)."""
+    return verified(ref)
+
+
+@task(
+    name="extract-archived-document",
+    task_run_name="extract {ref.path}",
+    cache_key_fn=_by_content("extract"),
+    persist_result=True,
+)
+def extract_reference(ref: DocumentRef) -> Extraction:
+    """Canonical tables of one archived document; cached on its content hash, so unchanged documents are not re-read."""
+    extraction = extract_path(ref.path)
+    if extraction.document.sha256 != ref.sha256:
+        raise DocumentError(ref.path, "the file changed while it was read")
+    return extraction
+
+
+@task(
+    name="validate-document",
+    task_run_name="validate {ref.path}",
+    cache_key_fn=_by_content("validate"),
+    persist_result=True,
+)
+def validate_document(ref: DocumentRef, extraction: Extraction) -> DocumentReport:
+    """Findings of every rule for one document; cached on its content hash."""
+    return validate_extractions([extraction])[0]

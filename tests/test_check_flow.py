@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
 from prefect.settings import (
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_HOME,
@@ -14,9 +17,14 @@ from prefect.settings import (
 )
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.check import check_documents
+from budgetwatch.orchestration import host_limit, prepare_server
+from budgetwatch.publish import Dataset, versions
+from flows.check import check_documents, process_documents, revalidate_dataset
+from tasks.network import RateLimitedSession
 
 from .conftest import SAMPLES
+from .pipeline_fixtures import corrected_hongshan
+from .receivers import WebhookSink
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +48,41 @@ def test_flow_checks_documents_and_reports_the_unreadable(prefect_server, tmp_pa
     assert [d["kind"] for d in report["documents"]] == ["final_account", "budget"]
     assert report["unreadable"][0]["reason"].startswith("not a readable PDF")
     assert Path(result["outputs"]["line_items"]).exists()
+
+
+def test_dry_run_validates_publishes_nothing_and_a_bad_document_does_not_stop_the_others(prefect_server, tmp_path):
+    prepare_server()  # the limits the flow takes strictly
+    fixed = corrected_hongshan(tmp_path)
+    documents = [{"path": str(tmp_path / "absent.pdf")}, {"path": str(fixed)}]
+    dataset = tmp_path / "data"
+    summary = process_documents(documents=documents, dataset=str(dataset), out=str(tmp_path / "out"), dry_run=True,
+                                alert_channels=[])  # fmt: skip
+    assert summary["unreadable"] == [str(tmp_path / "absent.pdf")]
+    assert (summary["documents"], summary["published"], summary["dry_run"]) == (1, 1, True)
+    assert not dataset.exists()
+
+
+def test_weekly_revalidation_checks_every_current_version_again(prefect_server, tmp_path):
+    prepare_server()
+    dataset, out = str(tmp_path / "data"), str(tmp_path / "out")
+    documents = [{"path": str(SAMPLES / "huangpi-2024-final.txt")}, {"path": str(corrected_hongshan(tmp_path))}]
+    first = process_documents(documents=documents, dataset=dataset, out=out, alert_channels=[])
+    assert (first["published"], first["quarantined"], first["new"]) == (1, 1, 2)
+    again = revalidate_dataset(dataset=dataset, out=out, alert_channels=[])
+    assert (again["documents"], again["unchanged"], again["published"], again["quarantined"]) == (2, 2, 0, 0)
+    assert again["errors_by_check"] == first["errors_by_check"]
+    assert {v["status"] for v in versions(Dataset(tmp_path / "data"))} == {"published", "quarantined"}
+
+
+def test_http_requests_wait_for_their_host_rate_limit_and_a_host_without_one_is_refused(prefect_server):
+    with WebhookSink() as server:
+        with get_client(sync_client=True) as client:
+            client.upsert_global_concurrency_limit_by_name(host_limit(server.url), 1, slot_decay_per_second=2.0)
+        session = RateLimitedSession()
+        started = time.monotonic()
+        answers = [session.post(server.url, json={"text": str(k)}).status_code for k in range(4)]
+        elapsed = time.monotonic() - started
+        assert answers == [200] * 4 and len(server.posts) == 4
+        assert elapsed >= 1.0  # one slot decays in 0.5 s: four requests span at least three decays
+        with pytest.raises(ConcurrencySlotAcquisitionError):
+            session.get("http://localhost:9/unlimited-host")

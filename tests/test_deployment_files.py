@@ -38,3 +38,20 @@ def test_parameter_schema_rejects_an_empty_document_list():
     schema = parameter_schema(flow.fn).model_dump_for_openapi()
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"paths": []}, schema)
+
+
+def _deployment(name: str) -> dict:
+    return next(d for d in DEPLOYMENTS if d["name"] == name)
+
+
+def test_daily_and_weekly_runs_are_scheduled_in_beijing_time_one_at_a_time():
+    for name in ("daily-crawl", "weekly-revalidation"):
+        deployment = _deployment(name)
+        assert [s["timezone"] for s in deployment["schedules"]] == ["Asia/Shanghai"]
+        assert deployment["concurrency_limit"]["limit"] == 1
+    assert "schedules" not in _deployment("recheck")
+
+
+def test_the_deployment_step_creates_the_limits_and_the_automation():
+    spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
+    assert spec["build"] == [{"budgetwatch.orchestration.prepare_server": {}}]

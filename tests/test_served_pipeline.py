@@ -1,0 +1,191 @@
+"""`budgetwatch serve` end to end: a real Prefect server, the project's deployments, a process worker, runs triggered
+through the API with parameters, an SMTP server and a webhook receiver on loopback."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+import duckdb
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter
+from prefect.deployments import run_deployment
+from prefect.exceptions import PrefectHTTPStatusError
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+from budgetwatch.publish import Dataset, versions
+
+from .conftest import ROOT
+from .pipeline_fixtures import CAIDIAN, HONGSHAN, HUANGPI, corrected_hongshan
+from .receivers import SmtpSink, WebhookSink
+
+HS_URL = "http://www.hongshan.gov.cn/zfbm/ybj/2024-budget.txt"
+STEWARD_A, STEWARD_B = "huangpi-caidian@stewards.example", "hongshan@stewards.example"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """``budgetwatch serve`` on an ephemeral port with its own PREFECT_HOME, alerting to receivers on loopback."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "BUDGETWATCH_ROOT": str(ROOT),
+    }
+    env.pop("PREFECT_API_URL", None)
+    with SmtpSink() as smtp, WebhookSink() as hook:
+        command = [sys.executable, "-m", "budgetwatch.cli", "serve", "--port", "0", "--email-url", smtp.url(),
+                   "--webhook-url", hook.url]  # fmt: skip
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in process.stdout], daemon=True).start()
+        api = _wait_for_api(lines, process)
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: api, PREFECT_HOME: home}):
+                _pause_scheduled()
+                yield {"smtp": smtp, "hook": hook, "api": api}
+        finally:
+            process.send_signal(2)
+            process.wait(timeout=60)
+
+
+def _pause_scheduled() -> None:
+    """The scheduled deployments exist as the file says; paused, so no scheduled run joins these tests."""
+    with get_client(sync_client=True) as client:
+        for name, cron in (
+            ("process-documents/daily-crawl", "30 6 * * *"),
+            ("revalidate-dataset/weekly-revalidation", "0 2 * * 1"),
+        ):
+            deployment = client.read_deployment_by_name(name)
+            assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [(cron, "Asia/Shanghai")]
+            assert deployment.global_concurrency_limit.limit == 1
+            client.pause_deployment(deployment.id)
+
+
+def _wait_for_api(lines: queue.Queue, process: subprocess.Popen, timeout: float = 240) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            assert process.poll() is None, f"budgetwatch serve exited with {process.returncode}"
+            continue
+        if line.startswith("budgetwatch is served"):
+            return line.split(" API ")[1].split(";")[0]
+    raise AssertionError("budgetwatch serve did not come up")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipeline")
+    return {"dataset": folder / "data", "out": folder / "out", "fixed": corrected_hongshan(folder)}
+
+
+def _documents():
+    return [
+        {"path": str(HUANGPI), "source_id": "420116", "steward": STEWARD_A},
+        {"path": str(HONGSHAN), "url": HS_URL, "steward": STEWARD_B},
+        {"path": str(CAIDIAN), "source_id": "420114", "steward": STEWARD_A},
+    ]
+
+
+def _run(workspace, documents, **extra):
+    parameters = {"documents": documents, "dataset": str(workspace["dataset"]), "out": str(workspace["out"]), **extra}
+    return run_deployment("process-documents/recheck", parameters=parameters, timeout=300, poll_interval=1)
+
+
+def _artifacts(flow_run_id) -> dict:
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in found}
+
+
+def _task_states(flow_run_id) -> dict[str, str]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [flow_run_id]}))
+    return {r.name: r.state.name for r in runs}
+
+
+def _stewards_posts(hook):
+    return [p for p in hook.posts if "error-level failures" in p["text"]]
+
+
+def test_first_run_quarantines_failing_documents_and_alerts_each_steward_once(served, workspace):
+    run = _run(workspace, _documents())
+    assert run.state.is_completed(), run.state.message
+    states = {v["url"].rsplit("/", 1)[-1]: v["status"] for v in versions(Dataset(workspace["dataset"]))}
+    assert states == {"huangpi-2024-final.txt": "quarantined", "2024-budget.txt": "quarantined",
+                      "caidian-2024-budget.txt": "quarantined"}  # fmt: skip
+    smtp, hook = served["smtp"], served["hook"]
+    assert sorted(to[0] for to, _ in smtp.messages) == sorted([STEWARD_A, STEWARD_B])
+    body_b = next(b for (to, _), b in zip(smtp.messages, smtp.bodies(), strict=True) if to == [STEWARD_B])
+    assert "L-02 budget.09" in body_b and HS_URL in body_b
+    assert len(_stewards_posts(hook)) == 2
+    artifacts = _artifacts(run.id)
+    assert {"findings", "run-summary", "dataset-database", "dataset-parquet", "check-report"} <= set(artifacts)
+    assert "| 3 | 3 | 0 | 0 | 0 | 3 | 0 |" in artifacts["run-summary"].data
+    assert "`L-02`: 1" in artifacts["run-summary"].data
+    assert artifacts["dataset-database"].data.endswith("/data/dataset.duckdb)")
+
+
+def test_rerun_with_nothing_new_publishes_nothing_and_alerts_nobody(served, workspace):
+    smtp, hook = served["smtp"], served["hook"]
+    before = (len(smtp.messages), len(hook.posts), versions(Dataset(workspace["dataset"])))
+    run = _run(workspace, _documents())
+    assert run.state.is_completed(), run.state.message
+    assert (len(smtp.messages), len(hook.posts), versions(Dataset(workspace["dataset"]))) == before
+    assert "| 3 | 0 | 0 | 3 | 0 | 0 | 0 |" in _artifacts(run.id)["run-summary"].data
+    tasks = _task_states(run.id)
+    assert {s for n, s in tasks.items() if n.startswith(("extract ", "validate "))} == {"Cached"}
+
+
+def test_a_crash_before_publishing_loses_nothing_and_the_rerun_publishes_once(served, workspace):
+    corrected = [{"path": str(workspace["fixed"]), "url": HS_URL, "steward": STEWARD_B}]
+    database = Dataset(workspace["dataset"]).database
+    with duckdb.connect(str(database)) as holder:  # another process holds the dataset: publishing cannot start
+        crashed = _run(workspace, corrected)
+        assert crashed.state.is_failed()
+        assert "publishing" in crashed.state.message and "dataset.duckdb" in crashed.state.message
+        assert holder.execute("SELECT count(*) FROM line_items").fetchone() == (0,)
+    tasks = _task_states(crashed.id)
+    assert any(n.startswith("validate ") and s == "Completed" for n, s in tasks.items())
+    hook, smtp = served["hook"], served["smtp"]
+    deadline = time.monotonic() + 60
+    while not (
+        any(f"flow run {crashed.name} Failed" in p["text"] for p in hook.posts)
+        and any(f"flow run {crashed.name} Failed" in str(m["subject"]) for _, m in smtp.messages)
+    ):  # the automation's notifications, by webhook and by e-mail
+        assert time.monotonic() < deadline, f"no failed-run notification among {hook.posts}"
+        time.sleep(1)
+
+    rerun = _run(workspace, corrected)
+    assert rerun.state.is_completed(), rerun.state.message
+    tasks = _task_states(rerun.id)
+    assert {s for n, s in tasks.items() if n.startswith(("extract ", "validate "))} == {"Cached"}
+    summary = _artifacts(rerun.id)["run-summary"].data
+    assert "| 1 | 0 | 1 | 0 | 1 | 0 | 0 |" in summary  # a changed document, published
+    with duckdb.connect(str(database)) as con:
+        rows = con.execute("SELECT count(*), count(DISTINCT sha256) FROM line_items").fetchone()
+        statuses = dict(
+            con.execute("SELECT status, count(*) FROM registry WHERE url = ? GROUP BY ALL", [HS_URL]).fetchall()
+        )
+    assert rows[1] == 1 and rows[0] > 400
+    assert statuses == {"published": 1, "superseded": 1}
+    again = _run(workspace, corrected)
+    assert again.state.is_completed()
+    with duckdb.connect(str(database)) as con:
+        assert con.execute("SELECT count(*) FROM line_items").fetchone()[0] == rows[0]
+
+
+def test_the_server_rejects_parameters_outside_the_run_form(served, workspace):
+    with pytest.raises(PrefectHTTPStatusError, match="409"):
+        _run(workspace, _documents(), fiscal_years=[1899])
