@@ -169,6 +169,12 @@ def _insert_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFram
             continue
         path = scratch / f"{name}.parquet"
         frame.write_parquet(path)
+        # a column the model gained since the dataset was made is added, so older datasets take newer documents
+        have = {column[0] for column in con.execute(f'SELECT * FROM "{name}" LIMIT 0').description}
+        wanted = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        for column, kind, *_ in wanted:
+            if column not in have:
+                con.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
         con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM read_parquet(?)", [str(path)])
 
 

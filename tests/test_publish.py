@@ -170,3 +170,16 @@ def test_a_version_that_fails_a_new_rule_is_withdrawn_from_the_published_data(tm
     assert _count(dataset, "SELECT count(*) FROM line_items")[0][0] == 0
     assert not (dataset.parquet / "line_items" / "fiscal_year=2024" / "district=420111" / "data.parquet").exists()
     assert _count(dataset, "SELECT check_id FROM findings WHERE severity = 'error'") == [("X-01",)]
+
+
+def test_a_dataset_made_before_the_model_gained_a_column_takes_new_documents(tmp_path, reports):
+    dataset = Dataset(tmp_path / "data")
+    failing_path, failing = reports["huangpi"]
+    publish(dataset, _ref(failing_path, url="https://www.huangpi.gov.cn/2024-final.pdf"), failing)  # makes the tables
+    with duckdb.connect(str(dataset.database)) as con:  # as an older release made them
+        con.execute('ALTER TABLE line_items DROP COLUMN IF EXISTS "ocr_confidence"')
+    path, report = reports["fixed"]
+    assert publish(dataset, _ref(path), report).action == "published"
+    columns = [row[0] for row in _count(dataset, "DESCRIBE SELECT * FROM line_items")]
+    assert "ocr_confidence" in columns
+    assert _count(dataset, "SELECT count(*) FROM line_items")[0][0] == len(report.extraction.items)
