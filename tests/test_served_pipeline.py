@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -211,8 +212,8 @@ def crawl_workspace(tmp_path_factory):
     return {"archive": folder / "archive", "dataset": folder / "data", "out": folder / "out"}
 
 
-def _crawl(portal, space):
-    parameters = {"sources_file": str(portal.sources_file), "allow_local": True,
+def _crawl(portal, space, sources_file=None):
+    parameters = {"sources_file": str(sources_file or portal.sources_file), "allow_local": True,
                   **{k: str(v) for k, v in space.items()}}  # fmt: skip
     return run_deployment("crawl-portals/daily-crawl", parameters=parameters, timeout=300, poll_interval=1)
 
@@ -245,10 +246,28 @@ def test_daily_crawl_processes_what_the_portal_published_and_fails_on_its_broken
     assert _steward_alerts(served, portal) == (1, 1)
 
 
-def test_daily_crawl_with_nothing_new_downloads_no_document_and_alerts_nobody(served, portal, crawl_workspace):
+def _with_a_portal_down(portal, folder) -> str:
+    """The sample portal's sources file and a second source whose portal does not answer (a closed loopback port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    down = (
+        f"  - {{id: down, name: 停机区, scheme: http, allowed_hosts: [127.0.0.1], local_test: true,"
+        f" min_interval: 0, departments: [医疗保障局], steward: down@example.org,"
+        f" columns: ['http://127.0.0.1:{closed}/yjs/']}}\n"
+    )
+    path = folder / "sources-with-a-portal-down.yaml"
+    path.write_text(portal.sources_file.read_text(encoding="utf-8") + down, encoding="utf-8")
+    return str(path)
+
+
+def test_daily_crawl_with_nothing_new_downloads_no_document_and_alerts_nobody(
+    served, portal, crawl_workspace, tmp_path
+):
     before = (_steward_alerts(served, portal), versions(Dataset(crawl_workspace["dataset"])), len(portal.hits))
-    run = _crawl(portal, crawl_workspace)
+    run = _crawl(portal, crawl_workspace, _with_a_portal_down(portal, tmp_path))
     assert run.state.is_failed() and "HTTP 404" in run.state.message  # the broken link is still reported
+    assert "crawl down: http://127.0.0.1:" in run.state.message  # the portal down fails its own source only
     documents = [h for h in portal.hits[before[2] :] if h.path.lower().endswith(DOCUMENT_SUFFIXES)]
     assert documents and {h.status for h in documents} <= {304, 404}
     assert sum(h.body_bytes for h in documents if h.status == 200) == 0
