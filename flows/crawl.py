@@ -7,39 +7,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
-from prefect.tasks import exponential_backoff
 from pydantic import Field
 
 from budgetwatch import sources
 from budgetwatch.archive import Archive
-from budgetwatch.crawl import SourceResult, crawl_sources
+from budgetwatch.crawl import SourceResult
 from budgetwatch.crawl_refs import ArchiveState, crawl_problems, crawl_rows, document_refs
 from budgetwatch.docref import FiscalYear, KindName, Selection
 from budgetwatch.errors import BudgetwatchError, RunIncomplete
 from budgetwatch.fetch import Fetcher
 from budgetwatch.orchestration import host_limit
 from flows.check import Channel, District, process_refs
-from tasks.network import RateLimitedSession
-
-
-@task(
-    name="crawl-source",
-    task_run_name="crawl {source.id}",
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=10),
-    retry_jitter_factor=0.5,
-    cache_policy=NO_CACHE,  # a crawl asks the portal every time; its result depends on the portal, not the inputs
-)
-def crawl_source(
-    source: sources.Source, archive: Archive, fetcher: Fetcher, force_refetch: bool, allow_local: bool
-) -> SourceResult:
-    """One source's crawl (its failures are in the result); retried when something beyond the portal broke."""
-    return crawl_sources([source], archive, force_refetch=force_refetch, allow_local=allow_local, session=fetcher)[0]
+from tasks.network import RateLimitedSession, crawl_source
 
 
 def _chosen(sources_file: str | None, wanted: list[str]) -> list[sources.Source]:
