@@ -137,6 +137,9 @@ class Message:
     failures: tuple[Failure, ...]
 
 
+_SUBJECT_NAMES = 2  # documents named in a subject; the body lists them all
+
+
 def compose(channel: str, recipient: str, told: dict[str, set[str]], items: list[Failure]) -> Message:
     """The message listing ``items`` (not yet told) by document; ``told`` maps failure keys to fingerprints sent."""
     by_document: dict[tuple[str, str], list[Failure]] = defaultdict(list)
@@ -148,7 +151,9 @@ def compose(channel: str, recipient: str, told: dict[str, set[str]], items: list
         lines.append(f"  {url} (sha256 {group[0].sha256[:12]})")
         lines.extend(f.text(changed=f.failure_key in told) for f in group)
         lines.append("")
-    documents = "; ".join(d for d, _ in by_document)
+    names = list(dict.fromkeys(d for d, _ in by_document))
+    more = f" and {len(names) - _SUBJECT_NAMES} more" if len(names) > _SUBJECT_NAMES else ""
+    documents = "; ".join(names[:_SUBJECT_NAMES]) + more  # short: an encoded subject must fit SMTP's line limit
     subject = f"budgetwatch: {len(items)} new failures in {len(by_document)} documents ({documents})"
     return Message(channel, recipient, subject, "\n".join(lines).rstrip() + "\n", tuple(items))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import yaml
 from prefect.automations import Automation, EventTrigger, SendNotification
 from prefect.blocks.abstract import NotificationBlock
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
@@ -40,6 +41,8 @@ CHANNELS: dict[str, tuple[type[NotificationBlock], str]] = {
     "webhook": (CustomWebhookNotificationBlock, "budgetwatch-webhook"),
 }
 HOST_RATE = 1.0  # requests a second per host (a slot decays in 1 s)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")  # where a local test portal runs (crawled only when a run allows it)
+LOOPBACK_RATE = 20.0  # a test portal on this machine needs no politeness, only a limit that exists
 SLACK_JSON = {"text": "*{{subject}}*\n{{body}}"}
 
 
@@ -92,7 +95,8 @@ def save_blocks(email_url: str | None = None, webhook_url: str | None = None) ->
 def limits(registry: Iterable[sources.Source], channel_urls: Iterable[str]) -> dict[str, tuple[int, float]]:
     """Global concurrency limits by name: (slots, decay a second)."""
     hosts = {h for s in registry for h in s.allowed_hosts} | {urlsplit(u).hostname for u in channel_urls}
-    out = {f"host-{h}": (1, HOST_RATE) for h in sorted(h for h in hosts if h)}
+    out = {f"host-{h}": (1, HOST_RATE) for h in sorted(h for h in hosts if h and h not in LOOPBACK_HOSTS)}
+    out.update({f"host-{h}": (1, LOOPBACK_RATE) for h in LOOPBACK_HOSTS})
     out[DATASET_LIMIT] = (1, 0.0)
     return out
 
@@ -119,10 +123,23 @@ def _automation(blocks: dict[str, NotificationBlock]) -> Automation:
                       actions=actions)  # fmt: skip
 
 
+def deployment_sources_files(prefect_file: Path) -> list[str]:
+    """The registry files that the deployments of ``prefect_file`` name in their ``sources_file`` parameter."""
+    if not prefect_file.is_file():
+        return []
+    spec = yaml.safe_load(prefect_file.read_text(encoding="utf-8")) or {}
+    named = [(d.get("parameters") or {}).get("sources_file") for d in spec.get("deployments") or []]
+    return sorted({str(n) for n in named if n})
+
+
 def prepare_server(sources_file: str | None = None) -> dict:
-    """Deployment step: create or update the limits and the failed-run automation (idempotent)."""
+    """Deployment step: create or update the limits and the failed-run automation (idempotent). The host limits
+    cover the bundled registry, ``sources_file``, the files the deployments name and loopback (test portals)."""
     blocks = _saved_channels()
-    wanted = limits(sources.load(sources_file or None), [block_url(b) for b in blocks.values()])
+    files = [sources_file] if sources_file else []
+    files += deployment_sources_files(repository_root() / "deployments" / "prefect.yaml")
+    registry = [s for f in [None, *files] for s in sources.load(f)]
+    wanted = limits(registry, [block_url(b) for b in blocks.values()])
     with get_client(sync_client=True) as client:
         for name, (slots, decay) in wanted.items():
             client.upsert_global_concurrency_limit_by_name(name, slots, slot_decay_per_second=decay or None)

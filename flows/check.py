@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from prefect import flow
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
@@ -22,6 +23,7 @@ from budgetwatch.errors import BudgetwatchError, DocumentError, RunIncomplete
 from budgetwatch.orchestration import DATASET_LIMIT
 from budgetwatch.outputs import run_text, write_findings
 from budgetwatch.publish import Dataset, Publication, current_refs
+from budgetwatch.report import write_report
 from tasks.documents import (
     extract_document,
     extract_reference,
@@ -119,11 +121,13 @@ def process_refs(
         sent = _alert(found, dataset, channels or [], dry_run, broken)
     run = CheckRun(reports=[r for _, r in checked], unreadable=unreadable)
     written = write_findings(run, Path(out))
+    html = _steward_report(run, checked, Path(out), broken)
     summary = _artifacts(
         checked,
         publications=publications,
         unreadable=unreadable,
         written=written,
+        html=html,
         dataset=dataset,
         sent=sent,
         dry_run=dry_run,
@@ -131,6 +135,18 @@ def process_refs(
     if broken:
         raise RunIncomplete(broken)
     return summary
+
+
+def _steward_report(
+    run: CheckRun, checked: list[tuple[DocumentRef, DocumentReport]], out: Path, broken: list[str]
+) -> Path | None:
+    """The run's HTML report from the reports already made (documents link to their source URL when they have one)."""
+    urls = {ref.path: ref.url for ref, _ in checked if ref.url and urlsplit(ref.url).scheme in ("http", "https")}
+    try:
+        return write_report(run, out / "report", sources=urls)
+    except Exception as exc:  # noqa: BLE001 - the findings are written; the run fails at the end
+        broken.append(f"writing the HTML report: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _alert(found: list[Failure], dataset: str, channels: list[str], dry_run: bool, broken: list[str]) -> list[dict]:
@@ -163,6 +179,7 @@ def _artifacts(
     publications: list[Publication],
     unreadable: list[DocumentError],
     written: Path,
+    html: Path | None,
     dataset: str,
     sent: list[dict],
     dry_run: bool,
@@ -190,7 +207,7 @@ def _artifacts(
         "new": novelty["new"], "changed": novelty["changed"], "unchanged": novelty["unchanged"],
         "published": actions["published"], "quarantined": actions["quarantined"],
         "published_rows": sum(p.rows for p in publications), "errors_by_check": dict(sorted(errors.items())),
-        "alerts": sent, "dry_run": dry_run, "findings": str(written),
+        "alerts": sent, "dry_run": dry_run, "findings": str(written), "report": str(html) if html else None,
     }  # fmt: skip
     lines = [
         f"# budgetwatch run{' (dry run: nothing published, nobody alerted)' if dry_run else ''}",
@@ -223,6 +240,7 @@ def _artifacts(
         "dataset-parquet": (root.parquet, "published dataset (Parquet by fiscal year and district)"),
         "check-report": (written, "findings of this run (JSON)"),
         "findings-csv": (written.with_name("findings.csv"), "findings of this run (CSV for Excel/WPS)"),
+        **({"steward-report": (html, "report of this run (HTML, opens offline)")} if html else {}),
     }
     for key, (path, text) in links.items():
         create_link_artifact(key=key, link=path.resolve().as_uri(), link_text=text)

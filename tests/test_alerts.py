@@ -87,6 +87,21 @@ def test_email_and_webhook_reach_real_receivers(tmp_path, reports):
     assert len(hook.posts) == 1 and "L-02 budget.09" in hook.posts[0]["text"]
 
 
+def test_a_steward_of_many_documents_gets_one_email_with_a_short_subject(tmp_path, reports):
+    found = []
+    for copy in range(3):  # six documents, three names: each sample under two URLs
+        for name in ("huangpi", "hongshan", "caidian"):
+            ref = DocumentRef(path=f"{name}.txt", url=f"https://{name}.example/{copy}.pdf", steward="s@x.example")
+            found += failures(ref, reports[name])
+    with SmtpSink() as smtp:
+        for message in pending(Dataset(tmp_path), ["email"], found):
+            deliver(message, AppriseNotificationBlock(url=smtp.url()))
+    assert [to for to, _ in smtp.messages] == [["s@x.example"]]
+    subject = str(smtp.messages[0][1]["subject"])
+    assert "in 9 documents" in subject and subject.endswith(" and 1 more)") and len(subject) < 160
+    assert all(f"https://{n}.example/2.pdf" in smtp.bodies()[0] for n in ("huangpi", "hongshan", "caidian"))
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -85,4 +85,4 @@ def test_http_requests_wait_for_their_host_rate_limit_and_a_host_without_one_is_
         assert answers == [200] * 4 and len(server.posts) == 4
         assert elapsed >= 1.0  # one slot decays in 0.5 s: four requests span at least three decays
         with pytest.raises(ConcurrencySlotAcquisitionError):
-            session.get("http://localhost:9/unlimited-host")
+            session.get("http://no-limit.invalid/unlimited-host")  # refused before any connection is made

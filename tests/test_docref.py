@@ -7,7 +7,7 @@ import pytest
 from budgetwatch import sources
 from budgetwatch.docref import DocumentRef, Selection, completed, verified
 from budgetwatch.errors import DocumentError
-from budgetwatch.orchestration import DATASET_LIMIT, host_limit, limits
+from budgetwatch.orchestration import DATASET_LIMIT, LOOPBACK_RATE, deployment_sources_files, host_limit, limits
 
 from .pipeline_fixtures import HUANGPI
 
@@ -56,3 +56,15 @@ def test_limits_cover_every_portal_host_and_notification_host():
     assert wanted["host-www.huangpi.gov.cn"] == (1, 1.0)
     assert host_limit("https://hooks.example.org/x") in wanted and "host-smtp.example.org" in wanted
     assert wanted[DATASET_LIMIT] == (1, 0.0)
+
+
+def test_limits_cover_loopback_test_portals_and_the_sources_files_deployments_name(tmp_path):
+    wanted = limits(sources.load(), ["mailto://127.0.0.1:2525?to=a@b.example"])
+    assert wanted["host-127.0.0.1"] == wanted["host-localhost"] == (1, LOOPBACK_RATE)
+    prefect_file = tmp_path / "prefect.yaml"
+    prefect_file.write_text(
+        "deployments:\n  - name: a\n    parameters: {sources_file: portals/extra.yaml}\n  - name: b\n",
+        encoding="utf-8",
+    )
+    assert deployment_sources_files(prefect_file) == ["portals/extra.yaml"]
+    assert deployment_sources_files(tmp_path / "missing.yaml") == []

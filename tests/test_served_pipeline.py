@@ -1,10 +1,13 @@
 """`budgetwatch serve` end to end: a real Prefect server, the project's deployments, a process worker, runs triggered
-through the API with parameters, an SMTP server and a webhook receiver on loopback."""
+through the API with parameters, an SMTP server and a webhook receiver on loopback, and the daily crawl of the sample
+portal served on loopback."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +21,9 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
+from budgetwatch.archive import Archive
 from budgetwatch.publish import Dataset, versions
+from budgetwatch.sample_portal import serve_sample_portal
 
 from .conftest import ROOT
 from .pipeline_fixtures import CAIDIAN, HONGSHAN, HUANGPI, corrected_hongshan
@@ -60,7 +65,7 @@ def _pause_scheduled() -> None:
     """The scheduled deployments exist as the file says; paused, so no scheduled run joins these tests."""
     with get_client(sync_client=True) as client:
         for name, cron in (
-            ("process-documents/daily-crawl", "30 6 * * *"),
+            ("crawl-portals/daily-crawl", "30 6 * * *"),
             ("revalidate-dataset/weekly-revalidation", "0 2 * * 1"),
         ):
             deployment = client.read_deployment_by_name(name)
@@ -189,3 +194,84 @@ def test_a_crash_before_publishing_loses_nothing_and_the_rerun_publishes_once(se
 def test_the_server_rejects_parameters_outside_the_run_form(served, workspace):
     with pytest.raises(PrefectHTTPStatusError, match="409"):
         _run(workspace, _documents(), fiscal_years=[1899])
+
+
+PORTAL_STEWARD = "steward@example.org"  # the sample portal's steward (its sources file)
+DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".et", ".zip", ".png", ".jpg")
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    with serve_sample_portal(tmp_path_factory.mktemp("sample-portal")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def crawl_workspace(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crawl")
+    return {"archive": folder / "archive", "dataset": folder / "data", "out": folder / "out"}
+
+
+def _crawl(portal, space, sources_file=None):
+    parameters = {"sources_file": str(sources_file or portal.sources_file), "allow_local": True,
+                  **{k: str(v) for k, v in space.items()}}  # fmt: skip
+    return run_deployment("crawl-portals/daily-crawl", parameters=parameters, timeout=300, poll_interval=1)
+
+
+def _steward_alerts(served, portal) -> tuple[int, int]:
+    """Steward alerts about the sample portal's documents so far: e-mails to its steward, webhook posts."""
+    mails = sum(to == [PORTAL_STEWARD] for to, _ in served["smtp"].messages)
+    return mails, sum(portal.base_url in p["text"] for p in _stewards_posts(served["hook"]))
+
+
+def test_daily_crawl_processes_what_the_portal_published_and_fails_on_its_broken_links(served, portal, crawl_workspace):
+    run = _crawl(portal, crawl_workspace)
+    assert run.state.is_failed()  # the sample portal has a broken link and an article without its attachment
+    message = run.state.message
+    assert "P020260210599999999999.pdf: HTTP 404" in message and "without an attachment" in message
+    artifacts = _artifacts(run.id)
+    rows = json.loads(artifacts["crawl"].data)
+    found = [r for r in rows if r["outcome"] == "new"]
+    assert len(found) >= 5 and {r["outcome"] for r in rows} == {"new", "skipped", "refused", "failure"}
+    registry = versions(Dataset(crawl_workspace["dataset"]))
+    with Archive(crawl_workspace["archive"]) as archive:
+        archived = {r["sha256"] for r in archive.manifest_rows()}
+    assert sorted(v["sha256"] for v in registry) == sorted(archived)  # every file found processed, each once
+    assert {v["url"] for v in registry} <= {r["url"] for r in found}
+    assert {v["source_id"] for v in registry} == {"sample"} and all(v["steward"] == PORTAL_STEWARD for v in registry)
+    assert {v["status"] for v in registry} >= {"quarantined"}
+    index = crawl_workspace["out"] / "report" / "index.html"
+    assert index.is_file() and portal.base_url in index.read_text(encoding="utf-8")
+    assert artifacts["steward-report"].data.endswith(f"({index.as_uri()})")
+    assert _steward_alerts(served, portal) == (1, 1)
+
+
+def _with_a_portal_down(portal, folder) -> str:
+    """The sample portal's sources file and a second source whose portal does not answer (a closed loopback port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    down = (
+        f"  - {{id: down, name: 停机区, scheme: http, allowed_hosts: [127.0.0.1], local_test: true,"
+        f" min_interval: 0, departments: [医疗保障局], steward: down@example.org,"
+        f" columns: ['http://127.0.0.1:{closed}/yjs/']}}\n"
+    )
+    path = folder / "sources-with-a-portal-down.yaml"
+    path.write_text(portal.sources_file.read_text(encoding="utf-8") + down, encoding="utf-8")
+    return str(path)
+
+
+def test_daily_crawl_with_nothing_new_downloads_no_document_and_alerts_nobody(
+    served, portal, crawl_workspace, tmp_path
+):
+    before = (_steward_alerts(served, portal), versions(Dataset(crawl_workspace["dataset"])), len(portal.hits))
+    run = _crawl(portal, crawl_workspace, _with_a_portal_down(portal, tmp_path))
+    assert run.state.is_failed() and "HTTP 404" in run.state.message  # the broken link is still reported
+    assert "crawl down: http://127.0.0.1:" in run.state.message  # the portal down fails its own source only
+    documents = [h for h in portal.hits[before[2] :] if h.path.lower().endswith(DOCUMENT_SUFFIXES)]
+    assert documents and {h.status for h in documents} <= {304, 404}
+    assert sum(h.body_bytes for h in documents if h.status == 200) == 0
+    assert (_steward_alerts(served, portal), versions(Dataset(crawl_workspace["dataset"]))) == before[:2]
+    artifacts = _artifacts(run.id)
+    assert "| 0 | 0 | 0 | 0 | 0 | 0 | 0 |" in artifacts["run-summary"].data
+    assert not any(r["outcome"] in ("new", "changed") for r in json.loads(artifacts["crawl"].data))
