@@ -9,8 +9,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from budgetwatch import catalogue, crawl_cli, sources
-from budgetwatch.checking import CheckRun, check_paths, extract_all, validate_extractions
+from budgetwatch import catalogue, crawl_cli, demo, sources
+from budgetwatch.checking import check_paths, extract_all
 from budgetwatch.outputs import run_json, run_text, write_extractions, write_findings
 from budgetwatch.report import write_report
 from budgetwatch.report.history import PreviousRunError
@@ -63,15 +63,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Extract and check the bundled sample reports, write the outputs, print what was found."""
-    out = Path(args.out)
-    extractions, failures = extract_all(bundled_samples())
-    written = write_extractions(extractions, out / "tables")
-    run = CheckRun(reports=validate_extractions(extractions), unreadable=failures)
-    report = write_findings(run, out)
-    print(run_text(run))
-    print(f"\ncanonical tables: {written['line_items'].parent}/  findings: {report}")
-    return 2 if failures else 0
+    """The whole pipeline on the embedded sample portal (budgetwatch.demo)."""
+    return demo.run(Path(args.out))
 
 
 def _sources(args: argparse.Namespace) -> int:
@@ -132,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--out", required=True, help="report folder (entry page: OUT/index.html)")
     h.add_argument("--previous", help="a previous report folder or check.json, to show how the counts changed")
     h.set_defaults(run=_report)
-    d = sub.add_parser("demo", help="run the pipeline over the bundled sample reports")
+    d = sub.add_parser("demo", help="crawl the embedded sample portal, check, publish and report what it holds")
     d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")
     d.set_defaults(run=_demo)
     r = sub.add_parser("sources", help="list the portal sources and check the registry")

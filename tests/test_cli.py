@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import jsonschema
 import polars as pl
 import pytest
+
+from budgetwatch.publish import Dataset
 
 from .conftest import ROOT, SAMPLES
 
@@ -101,12 +104,23 @@ def test_missing_file_is_unreadable_not_a_crash(tmp_path):
     assert "nope.txt: cannot read" in result.stderr
 
 
-def test_demo_runs_on_the_bundled_samples(tmp_path):
-    result = budgetwatch("demo", "--out", str(tmp_path / "demo"))
+def test_demo_crawls_the_sample_portal_and_publishes_checks_and_reports(tmp_path):
+    out = tmp_path / "demo"
+    result = budgetwatch("demo", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "3 documents checked" in result.stdout
-    assert (tmp_path / "demo" / "check.json").exists()
-    assert (tmp_path / "demo" / "tables" / "line_items.parquet").exists()
+    assert "== crawl of the sample portal at http://127.0.0.1:" in result.stdout
+    assert "FAILURE" in result.stdout  # the portal's broken link is reported, not passed over
+    report = json.loads((out / "check.json").read_text(encoding="utf-8"))
+    departments = {d["department"] for d in report["documents"]}
+    assert {"武汉市黄陂区医疗保障局", "武汉市洪山区医疗保障局"} <= departments
+    assert (out / "report" / "index.html").exists()
+    with duckdb.connect(str(Dataset(out / "dataset").database), read_only=True) as con:
+        statuses = dict(con.execute("SELECT status, count(*) FROM registry GROUP BY status").fetchall())
+    assert statuses.get("quarantined", 0) >= 2  # the samples' errors keep them out of the published data
+    again = budgetwatch("demo", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    dataset_lines = again.stdout.split("== dataset\n")[1].split("\n\n")[0].splitlines()
+    assert dataset_lines and all(line.startswith("unchanged") for line in dataset_lines)  # nothing twice
 
 
 def test_catalogue_and_rules_are_listed():
