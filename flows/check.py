@@ -5,6 +5,7 @@ every current version in the dataset."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -140,10 +141,14 @@ def process_refs(
 def _steward_report(
     run: CheckRun, checked: list[tuple[DocumentRef, DocumentReport]], out: Path, broken: list[str]
 ) -> Path | None:
-    """The run's HTML report from the reports already made (documents link to their source URL when they have one)."""
+    """The run's HTML report from the reports already made, in a folder of its own under ``out/reports`` (a quiet day
+    does not replace an earlier report), compared with the previous run's. Documents link to their source URL."""
     urls = {ref.path: ref.url for ref, _ in checked if ref.url and urlsplit(ref.url).scheme in ("http", "https")}
+    folders = out / "reports"
+    earlier = sorted(p for p in folders.glob("*") if (p / "check.json").is_file()) if folders.is_dir() else []
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     try:
-        return write_report(run, out / "report", sources=urls)
+        return write_report(run, folders / stamp, sources=urls, previous=earlier[-1] if earlier else None)
     except Exception as exc:  # noqa: BLE001 - the findings are written; the run fails at the end
         broken.append(f"writing the HTML report: {type(exc).__name__}: {exc}")
         return None
