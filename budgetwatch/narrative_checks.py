@@ -206,6 +206,10 @@ def _list_totals(facts: list[NarrativeFact], first: int, sentence_facts: list[Na
     total = next((g for g in reversed(previous) if g.kind == "total"), None)
     if total is not None and total not in candidates:
         candidates.append(total)
+    if not candidates:  # a list closing a paragraph breaks down the amount the paragraph opens with (预算数：a。…)
+        opening = next((g for g in facts[:first] if g.line == facts[first].line and _money(g)), None)
+        if opening is not None:
+            candidates.append(opening)
     return candidates
 
 
@@ -223,7 +227,9 @@ def list_sums(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             end = intros[n + 1].start() if n + 1 < len(intros) else len(f.sentence)
             items = [g for g in sentence_facts if m.end() <= g.offset < end and _money(g)]
             segment = f.sentence[m.end() : end]
-            if len(items) < 2 or "、" not in segment:
+            # items apart by 、, or by ， when every item is a function class (社会保障和就业支出a，卫生健康支出b)
+            by_class = len(items) >= 2 and all(_class_of(g.subject) for g in items)
+            if len(items) < 2 or ("、" not in segment and not by_class):
                 continue
             first = facts.index(sentence_facts[0])
             candidates = _list_totals(facts, first, sentence_facts, m.start())
@@ -256,7 +262,7 @@ def _check_list(
     }
     if diff != 0:
         severity, category = ("warning", "rounding") if abs(diff) <= tolerance else ("error", "narrative")
-        detail = f"{total.subject} {total.raw} ≠ {raws} = {numbers['expected']}"
+        detail = f"{total.subject or '段首金额'} {total.raw} ≠ {raws} = {numbers['expected']}"
         yield _finding(rule, severity, category, detail, items[0], **numbers)
     said = _COUNT_OF_ITEMS.search(squeeze(total.sentence))
     if said and int(said.group(1)) != len(items):

@@ -179,3 +179,16 @@ def test_income_categories_after_an_income_total_add_up_to_it():
     (finding,) = [f for f in _check(text) if f.check_id == "N-13"]
     assert (finding.expected, finding.actual, finding.difference) == ("8086.76", "8064.76", "-22.00")
     assert [f for f in _check(text.replace("上级补助收入22万元", "上级补助收入0万元")) if f.check_id == "N-13"] == []
+
+
+def test_function_classes_listed_with_commas_break_down_the_amount_the_paragraph_opens_with():
+    text = (
+        "2024年本局预算数：7999.76万元。其他收入25万元，上级补助收入22万元，事业收入0万元。"
+        "主要包括社会保障和就业支出225.88万元，卫生健康支出7709.67万元，住房保障支出129.21万元。\n"
+    )
+    (finding,) = [f for f in _check(text) if f.check_id == "N-04"]
+    assert (finding.expected, finding.actual) == ("8064.76", "7999.76")
+    consistent = text.replace("7709.67", "7644.67")
+    assert [f for f in _check(consistent) if f.check_id == "N-04"] == []
+    not_classes = text.replace("住房保障支出129.21", "办公费129.21")
+    assert [f for f in _check(not_classes) if f.check_id == "N-04"] == []

@@ -53,6 +53,7 @@ EXPECTED = [
     ("hongshan", "HS-07", "L-03", "warning", "label", "98.615"),
     ("caidian", "CD-00", "C-01", "error", "completeness", "images"),
     ("caidian", "CD-01", "N-13", "error", "narrative", "+ 22万元 + 0万元 + 25万元 + 40万元 = 8086.76"),
+    ("caidian", "CD-02", "N-04", "error", "narrative", "225.88万元 + 7709.67万元 + 129.21万元 = 8064.76"),
     ("caidian", "CD-03", "N-04", "warning", "rounding", "8064.77"),
     ("caidian", "CD-04", "N-04", "warning", "rounding", "225.89"),
     ("caidian", "CD-05", "N-07", "warning", "rounding", "7709.67万元 ≠"),
