@@ -95,17 +95,23 @@ def _recognise(gray: np.ndarray) -> list[_Box]:
     return out
 
 
-def _join(boxes: list[_Box]) -> str:
-    """Boxes of one cell in reading order; boxes on one line with a gap between them keep a space."""
+def _lines(boxes: list[_Box]) -> list[list[_Box]]:
+    """Boxes grouped into lines (centres less than half a box height apart), top to bottom, each left to right."""
     lines: list[list[_Box]] = []
     for box in sorted(boxes, key=lambda b: (b.cy, b.x0)):
         if lines and abs(lines[-1][-1].cy - box.cy) < (box.y1 - box.y0) / 2:
             lines[-1].append(box)
         else:
             lines.append([box])
-    parts = []
     for line in lines:
         line.sort(key=lambda b: b.x0)
+    return lines
+
+
+def _join(boxes: list[_Box]) -> str:
+    """Boxes of one cell in reading order; boxes on one line with a gap between them keep a space."""
+    parts = []
+    for line in _lines(boxes):
         text = line[0].text
         for prev, box in itertools.pairwise(line):
             gap = box.x0 - prev.x1
@@ -174,15 +180,8 @@ def _tables(bands: list[tuple[int, int, list[tuple[int, int]]]]) -> list[list[tu
 
 
 def _plain_lines(boxes: list[_Box]) -> list[OcrLine]:
-    groups: list[list[_Box]] = []
-    for box in sorted(boxes, key=lambda b: b.cy):
-        if groups and abs(groups[-1][-1].cy - box.cy) < (box.y1 - box.y0) / 2:
-            groups[-1].append(box)
-        else:
-            groups.append([box])
     out = []
-    for group in groups:
-        group.sort(key=lambda b: b.x0)
+    for group in _lines(boxes):
         out.append(
             OcrLine(
                 " ".join(b.text for b in group),

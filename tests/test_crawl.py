@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +20,7 @@ from budgetwatch.checking import check_paths
 from budgetwatch.cli import main
 from budgetwatch.crawl import crawl_json, crawl_sources, paths_to_check
 from budgetwatch.fetch import Fetcher
-from budgetwatch.sample_portal import build_sample_portal, serve_directory, serve_sample_portal
+from budgetwatch.sample_portal import serve_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "crawl-report.schema.json").read_text(encoding="utf-8"))
@@ -35,19 +34,6 @@ REPORTS = {  # path → (status on a first crawl, kind, fiscal year, department)
     "/yjs/gbk/202602/t20260214_4001.shtml": ("new", "budget", 2024, "武汉市洪山区医疗保障局"),
     "/yjs/gbk/202602/P020260215512345678905.docx": ("new", "final_account", 2024, "武汉市黄陂区医疗保障局"),
 }
-
-
-@pytest.fixture(scope="session")
-def portal_site(tmp_path_factory):
-    return build_sample_portal(tmp_path_factory.mktemp("sample-portal") / "site")
-
-
-@pytest.fixture
-def portal(portal_site, tmp_path):
-    site = tmp_path / "site"
-    shutil.copytree(portal_site, site)  # each test may change its own copy
-    with serve_sample_portal(site) as running:
-        yield running
 
 
 @pytest.fixture

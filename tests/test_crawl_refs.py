@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from budgetwatch.archive import Archive
 from budgetwatch.crawl import ReportItem, SourceResult, crawl_sources
 from budgetwatch.crawl_refs import ArchiveState, crawl_problems, crawl_rows, document_refs
 from budgetwatch.fetch import Fetcher
-from budgetwatch.sample_portal import build_sample_portal, serve_sample_portal
-
-
-@pytest.fixture(scope="module")
-def portal_site(tmp_path_factory):
-    return build_sample_portal(tmp_path_factory.mktemp("sample-portal") / "site")
-
-
-@pytest.fixture
-def portal(portal_site, tmp_path):
-    site = tmp_path / "site"
-    shutil.copytree(portal_site, site)
-    with serve_sample_portal(site) as running:
-        yield running
 
 
 def _crawl(portal, archive: Archive, **options) -> list[SourceResult]:
