@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from budgetwatch import relations
+from budgetwatch.evaluate import evaluate
 from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
 from budgetwatch.rules import Rule, identity_rules, rules
 from schemas.identities import failing
@@ -19,13 +19,14 @@ def _rows_total(items: pl.DataFrame, table: str, side: str, keys: list[str]) -> 
     return (
         items.filter((pl.col("table_id") == table) & (pl.col("side") == side) & pl.col("row_key").is_in(keys))
         .group_by("sha256")
-        .agg(pl.col("value").abs().sum().alias("s"))
+        .agg(pl.col("micros").fill_null(0).abs().sum().alias("s"))
     )
 
 
 def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
     """Documents for which a conditional rule applies (judged from 公开01)."""
-    has_01 = items.filter(pl.col("table_id") == "final.01").select("sha256").unique()
+    items = items.filter(pl.col("table_id") == "final.01")
+    has_01 = items.select("sha256").unique()
     carry = pl.concat(
         [
             _rows_total(items, "final.01", "income", ["use_of_balance", "carryover_begin"]),
@@ -55,40 +56,8 @@ def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
 
 
 def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
-    """Every place where a rule can be evaluated, for all documents at once."""
-    prepared = relations.prepare(items)
-    tables = tables.with_columns(pl.col("sha256").cast(pl.Categorical))
-    conds = conditions(prepared)
-    # each rule reads only the rows of its own tables
-    by_table = {key[0]: frame for key, frame in prepared.partition_by("table_id", as_dict=True).items()}
-    empty = prepared.clear()
-
-    def rows_of(names: Iterable[str]) -> pl.DataFrame:
-        own = [by_table[t] for t in dict.fromkeys(names) if t in by_table]
-        return (own[0] if len(own) == 1 else pl.concat(own)) if own else empty
-
-    frames = []
-    together = [r for r in identity_rules() if r.relation == "hierarchy"]  # one pass: they differ only by table
-    if together:
-        frames.append(relations.hierarchy(rows_of(t for r in together for t in r.tables), together))
-    for rule in identity_rules():
-        sub = rows_of(rule.tables)
-        if rule.relation == "columns_sum":
-            frames.append(relations.columns_sum(sub, rule))
-        elif rule.relation == "rows_sum":
-            frames.append(relations.rows_sum(sub, rule))
-        elif rule.relation == "equal":
-            frames.append(relations.equal(sub, tables, rule))
-        elif rule.relation == "cross_rows":
-            frames.append(
-                relations.cross_rows(sub, tables, rule, conds.get(rule.condition) if rule.condition else None)
-            )
-    compared = pl.concat(frames) if frames else pl.DataFrame(schema=relations.COMPARISON_COLUMNS)
-    for rule in identity_rules():
-        if rule.condition and rule.relation != "cross_rows":
-            applies = pl.col("sha256").is_in(conds[rule.condition].cast(pl.String).implode())
-            compared = compared.filter((pl.col("check_id") != rule.id) | applies)
-    return compared
+    """Every place where an identity rule can be evaluated, for all documents at once."""
+    return evaluate(items, tables, identity_rules(), conditions(items))
 
 
 def grade(failed: pl.DataFrame) -> pl.DataFrame:
@@ -106,13 +75,12 @@ def grade(failed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _locations(row: dict) -> list[Location]:
+def _locations(row: dict, cells: list[dict]) -> list[Location]:
     """The checked cell first, then every other printed cell the identity involves."""
-    cells = row.get("cells") or []
-    out = [Location(**c) for c in cells if c]
-    if not out:
-        out = [Location(table_id=row["table_id"], row_label=row["row_label"], code=row["code"], column=row["column"])]
-    return out
+    head = Location(
+        table_id=row["table_id"], row_label=row["row_label"], code=row["code"], column=row["column"], line=row["line"]
+    )
+    return [head, *(Location(**cells[i]) for i in row["cells"] or [])]
 
 
 def _where(row: dict) -> str:
@@ -128,9 +96,15 @@ def _where(row: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
-def comparison_findings(graded: pl.DataFrame) -> dict[str, list[Finding]]:
+def comparison_findings(graded: pl.DataFrame, items: pl.DataFrame) -> dict[str, list[Finding]]:
+    """Findings of graded comparisons; `items` are the line items they were evaluated on (their cells point there)."""
     by_id = {r.id: r for r in rules()}
     out: dict[str, list[Finding]] = defaultdict(list)
+    wanted = graded.select(pl.col("cells").explode().drop_nulls().unique().sort()).to_series()
+    located = items.select(
+        "table_id", pl.col("label").alias("row_label"), "code", pl.col("column_key").alias("column"), "line"
+    ).gather(wanted)
+    cells = dict(zip(wanted.to_list(), located.iter_rows(named=True), strict=True))
     for row in graded.iter_rows(named=True):
         rule = by_id[row["check_id"]]
         decimals = int(row["decimals"] or 2)
@@ -151,7 +125,7 @@ def comparison_findings(graded: pl.DataFrame) -> dict[str, list[Finding]]:
                 expected=expected,
                 actual=actual,
                 difference=difference,
-                locations=_locations(row),
+                locations=_locations(row, cells),
             )
         )
     return out
@@ -166,7 +140,7 @@ def frames(extractions: Iterable[Extraction]) -> tuple[pl.DataFrame, pl.DataFram
 
 def identity_findings(items: pl.DataFrame, tables: pl.DataFrame) -> dict[str, list[Finding]]:
     """Findings of every arithmetic and cross-table rule, for all documents in the frames."""
-    return comparison_findings(grade(failing(comparisons(items, tables))))
+    return comparison_findings(grade(failing(comparisons(items, tables))), items)
 
 
 def checked_and_skipped(
@@ -174,7 +148,7 @@ def checked_and_skipped(
 ) -> tuple[dict[str, list[Finding]], dict[str, list[dict[str, str]]]]:
     """Findings, and for each document the identity rules that could not run there, each with its reason."""
     compared = comparisons(items, tables)
-    findings = comparison_findings(grade(failing(compared)))
+    findings = comparison_findings(grade(failing(compared)), items)
     ran = {(sha, check) for sha, check in compared.select("sha256", "check_id").unique().iter_rows()}
     status = {(sha, t): st for sha, t, st in tables.select("sha256", "table_id", "status").iter_rows()}
     merged = {
