@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from budgetwatch.ocr_engine import OcrLine
+from budgetwatch.rawrows import spread
 
 DARK = 160  # grey level below which a pixel is ink
 RULE_SHARE = 0.3  # a horizontal rule's ink covers at least this share of the page width
@@ -156,8 +157,12 @@ def read_page(gray: np.ndarray) -> list[OcrLine]:
                         cells[start].append(box)
                         used.add(k)
                         break
-            texts = tuple((_join(c), min(b.score for b in c) if c else None) for c in cells)
-            lines.append(OcrLine("\t".join(t for t, _ in texts), float(top), texts))
+            texts = [(_join(c), min(b.score for b in c) if c else None) for c in cells]
+            # a cell over several columns: the columns it covers are spread from it, as in a PDF's ruled table
+            for start, end in itertools.pairwise(starts):
+                if end - start > 1 and start < len(texts):
+                    texts[start + 1 : end] = [(t, None) for t in spread(texts[start][0], end - start)[1:]]
+            lines.append(OcrLine("\t".join(t for t, _ in texts), float(top), tuple(texts)))
     rest = [b for k, b in enumerate(boxes) if k not in used]
     lines.extend(_plain_lines(rest))
     lines.sort(key=lambda line: line.top)

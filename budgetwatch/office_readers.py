@@ -1,6 +1,7 @@
 """Word, Excel and HTML documents as text layers: table rows become tab-separated lines, other text plain lines.
 
-Merged cells keep their text once, at their first grid position, so that columns stay where the template puts them.
+Merged cells keep their text once, at their first grid position, so that columns stay where the template puts them;
+the other positions a cell merged across columns covers in its row are marked COVERED when it holds an amount.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from decimal import Decimal
 
 from budgetwatch.errors import DocumentError
+from budgetwatch.rawrows import spread
 
 _SPACE = re.compile(r"\s*\n\s*")
 
@@ -46,10 +48,16 @@ def _docx_table(table) -> list[str]:
     above: list = []
     for row in table.rows:
         cells = list(row.cells)
-        texts = []
+        texts: list[str] = []
+        first = ""  # the text of the cell last started in this row
         for k, cell in enumerate(cells):
-            repeated = (k > 0 and cell._tc is cells[k - 1]._tc) or (k < len(above) and cell._tc is above[k])
-            texts.append("" if repeated else _cell(cell.text))
+            if k < len(above) and cell._tc is above[k]:
+                texts.append("")  # merged with the row above
+            elif k > 0 and cell._tc is cells[k - 1]._tc:
+                texts.append(spread(first, 2)[1])
+            else:
+                first = _cell(cell.text)
+                texts.append(first)
         above = [c._tc for c in cells]
         out.append("\t".join(texts))
     return out
@@ -86,9 +94,17 @@ def read_excel(data: bytes, source: str) -> tuple[list[str], list[int]]:
     lines: list[str] = []
     pages: list[int] = []
     for number, name in enumerate(book.sheet_names, start=1):
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        for row in rows:
+        sheet = book.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        across: dict[int, list[tuple[int, int]]] = {}  # row → (first column, width) of its cells merged across
+        for (r0, c0), (_, c1) in sheet.merged_cell_ranges or ():
+            if c1 > c0:
+                across.setdefault(r0, []).append((c0, c1 - c0 + 1))
+        for r, row in enumerate(rows):
             cells = [_excel_value(v) for v in row]
+            for c0, width in across.get(r, ()):
+                if c0 < len(cells):
+                    cells[c0 + 1 :] = [*spread(cells[c0], width)[1:], *cells[c0 + width :]]
             while cells and not cells[-1]:
                 cells.pop()
             filled = [c for c in cells if c]
@@ -150,9 +166,10 @@ def _html_table(table) -> list[str]:
                 c += 1
             rowspan = int(td.get("rowspan", 1) or 1)
             colspan = int(td.get("colspan", 1) or 1)
+            first = spread(_cell(td.get_text("\n")), colspan)
             for dr in range(rowspan):
                 for dc in range(colspan):
-                    grid[(r + dr, c + dc)] = _cell(td.get_text("\n")) if dr == dc == 0 else ""
+                    grid[(r + dr, c + dc)] = first[dc] if dr == 0 else ""
             c += colspan
             width = max(width, c)
     return ["\t".join(grid.get((r, c), "") for c in range(width)) for r in range(len(rows))]

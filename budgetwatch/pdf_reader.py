@@ -1,7 +1,8 @@
 """A PDF as a text layer: ruled tables become tab-separated rows, the text around them plain lines, page by page.
 
 Ruled tables are found with pdfplumber's `lines` strategy; a cell's text keeps its characters and drops its line
-breaks (vertical headers and wrapped names come back whole). The result is read by the same table readers as any other
+breaks (vertical headers and wrapped names come back whole), and a cell merged across columns marks the positions it
+covers when it holds an amount. The result is read by the same table readers as any other
 text layer, so a table gives the same canonical rows whichever format it arrives in.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from budgetwatch import ocr_engine
 from budgetwatch.errors import DocumentError
+from budgetwatch.rawrows import spread
 
 TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "intersection_tolerance": 3}
 _CJK_BREAK = re.compile(r"\s*\n\s*")
@@ -92,10 +94,28 @@ def _page_blocks(page) -> list[tuple[float, list[str]]]:
     outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
     blocks: list[tuple[float, list[str]]] = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
     for table in tables:
-        rows = ["\t".join(_cell(c) for c in row) for row in table.extract()]
-        blocks.append((table.bbox[1], rows))
+        blocks.append((table.bbox[1], _table_rows(table)))
     blocks.sort(key=lambda b: b[0])
     return blocks
+
+
+def _table_rows(table) -> list[str]:
+    """Tab-separated rows of a ruled table. pdfplumber gives None where a merged cell covers a grid position: a cell
+    reaching over the next columns' left edges is spread over them (an amount so marked COVERED), the rest blank."""
+    lefts = sorted({cell[0] for cell in table.cells})
+    out = []
+    for row, texts in zip(table.rows, table.extract(), strict=True):
+        cells = [_cell(t) for t in texts]
+        for k, box in enumerate(row.cells):
+            if box is None:
+                continue
+            width = 1
+            while k + width < len(lefts) and lefts[k + width] < box[2] - 1:
+                width += 1
+            if width > 1:
+                cells[k : k + width] = spread(cells[k], width)
+        out.append("\t".join(cells))
+    return out
 
 
 RULED_PAGE_PATHS = 4  # a page drawing fewer line paths than this has no ruled table

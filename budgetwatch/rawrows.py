@@ -5,10 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from budgetwatch.amounts import is_amount
 from budgetwatch.errors import LayoutError
 
 FUNCTION_CODE = re.compile(r"^\d{3}(?:\d{2}){0,2}$")
 ECONOMIC_CODE = re.compile(r"^3\d{2}(?:\d{2})?$")
+
+# In a tab-separated row, a grid position covered by the merged cell to its left when that cell holds an amount: the
+# value was printed once over several columns (a blank there would say the column printed nothing)
+COVERED = "\u2190"
+
+
+def spread(text: str, width: int) -> list[str]:
+    """The grid positions of a cell `width` columns wide: its text at the first; the rest COVERED when the text is an
+    amount, else blank (a merged header keeps its text once, at its first position)."""
+    rest = COVERED if text and is_amount(text) else ""
+    return [text, *[rest] * (width - 1)]
 
 
 @dataclass(slots=True)
@@ -38,7 +50,7 @@ class RawTable:
     column_headers: dict[str, str] = field(default_factory=dict)  # column key → printed header
 
 
-__all__ = ["LayoutError", "RawCell", "RawRow", "RawTable", "is_empty_statement"]
+__all__ = ["COVERED", "LayoutError", "RawCell", "RawRow", "RawTable", "is_empty_statement", "spread"]
 
 _STATEMENT = re.compile(r"^本(?:部门|单位).{0,30}?(?:无|没有).{0,40}$")
 

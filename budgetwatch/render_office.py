@@ -35,9 +35,14 @@ def extraction_to_docx(ex: Extraction) -> bytes:
                 document.add_paragraph(line)
         rows = grid.header + grid.rows
         t = document.add_table(rows=len(rows), cols=len(grid.widths))
-        for table_row, row in zip(t.rows, rows, strict=True):  # row by row: Table.cell() rescans the whole table
-            for cell, text in zip(table_row.cells, row, strict=True):
-                cell.text = text
+        covered = grid.covered()
+        for r, (table_row, row) in enumerate(zip(t.rows, rows, strict=True)):  # Table.cell() rescans the whole table
+            cells = table_row.cells
+            for c, text in enumerate(row):
+                if (r, c) not in covered:
+                    cells[c].text = text
+        for c0, r0, c1, r1 in grid.merged():
+            t.rows[r0].cells[c0].merge(t.rows[r1].cells[c1])
         # Word ends every table with a paragraph; a table left last in the body is lost when saved as .doc
         document.add_paragraph(table.statement or "")
     buffer = io.BytesIO()
@@ -59,9 +64,18 @@ def extraction_to_xlsx(ex: Extraction) -> bytes:
             if line:
                 sheet.write_string(row, 0, line)
                 row += 1
-        for cells in grid.header + grid.rows:
+        top = row
+        covered = grid.covered()
+        spans = {(r0, c0): (r1, c1) for c0, r0, c1, r1 in grid.merged()}
+        for r, cells in enumerate(grid.header + grid.rows):
             for c, text in enumerate(cells):
-                if _is_number(text) and row >= 4 + len(grid.header):
+                number = _is_number(text) and r >= len(grid.header)
+                if (r, c) in spans:
+                    r1, c1 = spans[(r, c)]
+                    sheet.merge_range(row, c, top + r1, c1, float(text) if number else text, money if number else None)
+                elif (r, c) in covered:
+                    continue
+                elif number:
                     sheet.write_number(row, c, float(text), money)
                 else:
                     sheet.write_string(row, c, text)
@@ -86,8 +100,19 @@ def extraction_to_html(ex: Extraction, encoding: str = "gbk") -> bytes:
     for table, _, grid in _tables(ex):
         parts.extend(f"<p>{html.escape(line)}</p>" for line in _heading(ex, table) if line)
         parts.append('<table border="1">')
-        for cells in grid.header + grid.rows:
-            parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        covered = grid.covered()
+        spans = {(r0, c0): (r1 - r0 + 1, c1 - c0 + 1) for c0, r0, c1, r1 in grid.merged()}
+        for r, cells in enumerate(grid.header + grid.rows):
+            tds = []
+            for c, text in enumerate(cells):
+                if (r, c) in covered:
+                    continue
+                rowspan, colspan = spans.get((r, c), (1, 1))
+                attrs = (f' rowspan="{rowspan}"' if rowspan > 1 else "") + (
+                    f' colspan="{colspan}"' if colspan > 1 else ""
+                )
+                tds.append(f"<td{attrs}>{html.escape(text)}</td>")
+            parts.append("<tr>" + "".join(tds) + "</tr>")
         parts.append("</table>")
         if table.statement:
             parts.append(f"<p>{html.escape(table.statement)}</p>")

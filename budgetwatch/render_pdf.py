@@ -33,7 +33,23 @@ class Grid:
     header: list[list[str]]  # header rows, the last one the 栏次 row
     rows: list[list[str]]
     widths: list[float]  # relative column widths
-    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (col0, row0, col1, row1) merged cells
+    spans: list[tuple[int, int, int, int]] = field(default_factory=list)  # (col0, row0, col1, row1) merged header cells
+    row_spans: list[tuple[int, int, int]] = field(default_factory=list)  # (row, col0, col1): a value over columns
+
+    def merged(self) -> list[tuple[int, int, int, int]]:
+        """Every merged cell as (col0, row0, col1, row1), rows counted over the header and body together."""
+        top = len(self.header)
+        return [*self.spans, *[(c0, top + r, c1, top + r) for r, c0, c1 in self.row_spans]]
+
+    def covered(self) -> set[tuple[int, int]]:
+        """(row, col) positions inside a merged cell other than its first, rows as in `merged`."""
+        return {
+            (r, c)
+            for c0, r0, c1, r1 in self.merged()
+            for r in range(r0, r1 + 1)
+            for c in range(c0, c1 + 1)
+            if (r, c) != (r0, c0)
+        }
 
 
 def _spaced(text: str) -> str:
@@ -60,7 +76,8 @@ def _split_codes(grid: Grid) -> Grid:
     header = [["科目编码", "", "", *row[1:]] for row in grid.header[:-1]]
     header.append(["类", "款", "项", *grid.header[-1][1:]])
     rows = [[*parts(row[0]), *row[1:]] for row in grid.rows]
-    return Grid(header, rows, [0.5, 0.5, 0.5, *grid.widths[1:]], grid.spans)
+    row_spans = [(r, c0 + 2, c1 + 2) for r, c0, c1 in grid.row_spans]
+    return Grid(header, rows, [0.5, 0.5, 0.5, *grid.widths[1:]], grid.spans, row_spans)
 
 
 def apply_variants(spec: TableSpec, grid: Grid, variants: tuple[str, ...]) -> Grid:
@@ -81,12 +98,13 @@ def apply_variants(spec: TableSpec, grid: Grid, variants: tuple[str, ...]) -> Gr
                     for m in range(k + 1, j + 1):
                         top[lead + m] = ""
                 k = j + 1
-            grid = Grid([top, *grid.header], grid.rows, grid.widths, spans)
+            grid = Grid([top, *grid.header], grid.rows, grid.widths, spans, grid.row_spans)
     if "split_codes" in variants and spec.layout == "function":
         grid = _split_codes(grid)
     numbered = bool(grid.header) and any(c.isdigit() for c in grid.header[-1])
     if "no_column_numbers" in variants and numbered and len(grid.header) > 1 and "split_codes" not in variants:
-        grid = Grid(grid.header[:-1], grid.rows, grid.widths, grid.spans)  # budget templates print no 栏次 row
+        # budget templates print no 栏次 row
+        grid = Grid(grid.header[:-1], grid.rows, grid.widths, grid.spans, grid.row_spans)
     if "vertical_headers" in variants:
         grid.header = [[_vertical(c) for c in row] for row in grid.header[:-1]] + [grid.header[-1]]
     if "spaced_numbers" in variants:
@@ -98,6 +116,26 @@ def _amount(item: LineItem | None) -> str:
     if item is None or item.blank:
         return ""
     return format_micros(item.micros, item.decimals)
+
+
+def _amount_cells(row: list[LineItem], keys: list[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """A row's amounts in template column order, and the (first, last) columns of each value kept under several
+    columns' keys: printed once in a cell merged over them. A merged value whose columns are not free and adjacent
+    goes to the first free one of them."""
+    texts = [""] * len(keys)
+    taken: set[int] = set()
+    spans: list[tuple[int, int]] = []
+    for item in sorted(row, key=lambda i: "|" in i.column_key):  # single columns first
+        at = [keys.index(k) for k in item.column_key.split("|") if k in keys]
+        if not at:
+            continue
+        if len(at) > 1 and at == list(range(at[0], at[-1] + 1)) and not taken.intersection(at):
+            spans.append((at[0], at[-1]))
+        else:
+            at = [next((k for k in at if k not in taken), at[0])]
+        texts[at[0]] = _amount(item)
+        taken.update(at)
+    return texts, spans
 
 
 def _rows(items: list[LineItem]) -> list[list[LineItem]]:
@@ -121,14 +159,17 @@ def _coded_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
     if spec.expected_header:  # 本年政府性基金预算支出 over the amount columns
         header.insert(0, ["" for _ in lead] + [spec.expected_header] + ["" for _ in columns[1:]])
     rows = []
+    row_spans = []
     for row in _rows(items):
-        cells = {i.column_key: i for i in row}
         first = row[0]
         code = first.code_printed if first.code_printed and first.level != "项" else first.code
         label = [code or "", first.label or ("合计" if first.label_norm == "合计" and with_labels else "")]
-        rows.append((label if with_labels else []) + [_amount(cells.get(c.key)) for c in columns])
+        label = label if with_labels else []
+        amounts, spans = _amount_cells(row, [c.key for c in columns])
+        row_spans += [(len(rows), len(label) + a, len(label) + b) for a, b in spans]
+        rows.append(label + amounts)
     widths = ([1.4, 3.2] if with_labels else []) + [1.0] * len(columns)
-    return Grid(header, rows, widths)
+    return Grid(header, rows, widths, row_spans=row_spans)
 
 
 def _two_sided_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
@@ -142,21 +183,26 @@ def _two_sided_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
     for row in _rows(items):
         sides[row[0].side].append(row)
 
-    def cells(row, side) -> list[str]:
+    def cells(row, side) -> tuple[list[str], list[tuple[int, int]]]:
         if row is None:
-            return ["", ""] + [""] * len(side.columns)
-        by_key = {i.column_key: i for i in row}
+            return ["", ""] + [""] * len(side.columns), []
         line_no = str(row[0].line_no) if row[0].line_no else ""
-        return [row[0].label, line_no, *[_amount(by_key.get(c.key)) for c in side.columns]]
+        amounts, spans = _amount_cells(row, [c.key for c in side.columns])
+        return [row[0].label, line_no, *amounts], [(a + 2, b + 2) for a, b in spans]
 
     n = max(len(sides["income"]), len(sides["expenditure"]))
     pad = [None] * n
-    rows = [
-        cells(a, income) + cells(b, expenditure)
-        for a, b in zip((sides["income"] + pad)[:n], (sides["expenditure"] + pad)[:n], strict=True)
-    ]
+    rows = []
+    row_spans = []
+    offset = 2 + len(income.columns)
+    for a, b in zip((sides["income"] + pad)[:n], (sides["expenditure"] + pad)[:n], strict=True):
+        left, left_spans = cells(a, income)
+        right, right_spans = cells(b, expenditure)
+        row_spans += [(len(rows), c0, c1) for c0, c1 in left_spans]
+        row_spans += [(len(rows), offset + c0, offset + c1) for c0, c1 in right_spans]
+        rows.append(left + right)
     widths = [3.0, 0.6] + [1.0] * len(income.columns) + [3.0, 0.6] + [1.0] * len(expenditure.columns)
-    return Grid(header, rows, widths)
+    return Grid(header, rows, widths, row_spans=row_spans)
 
 
 def _groups_grid(spec: TableSpec, items: list[LineItem]) -> Grid:
@@ -280,7 +326,7 @@ def render_tables(
                     ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                     ("ALIGN", (0, 0), (-1, -1), "CENTER"),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    *[("SPAN", (c0, r0), (c1, r1)) for c0, r0, c1, r1 in grid.spans],
+                    *[("SPAN", (c0, r0), (c1, r1)) for c0, r0, c1, r1 in grid.merged()],
                 ]
             )
         )

@@ -11,6 +11,7 @@ from budgetwatch.catalogue import ColumnSpec, TableSpec
 from budgetwatch.labels import squeeze
 from budgetwatch.locate import Span
 from budgetwatch.rawrows import (
+    COVERED,
     ECONOMIC_CODE,
     FUNCTION_CODE,
     LayoutError,
@@ -123,12 +124,17 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
     spec = span.spec
     table = RawTable()
     rows: list[tuple[int, list[str]]] = []
+    covered: dict[int, frozenset[int]] = {}  # line → positions inside a merged amount cell to their left
     for i in range(span.title_line + 1, span.end):
         text = lines[i]
         if i in span.header_lines or not text.strip():
             continue
         if "\t" in text:
-            rows.append((i, _split(text)))
+            cells = _split(text)
+            if COVERED in cells:
+                covered[i] = frozenset(k for k, c in enumerate(cells) if c == COVERED)
+                cells = ["" if c == COVERED else c for c in cells]
+            rows.append((i, cells))
         elif is_empty_statement(text):
             table.statement = text.strip()
         elif text.strip().startswith(("注", "备注")) or re.match(r"^\d+\.\s*\S", text.strip()):
@@ -163,12 +169,16 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
         if tuple(squeeze(c) for c in cells) not in seen_header and not _is_number_row(cells)
     ]
     if spec.layout == "two_sided":
-        table.rows = _two_sided_rows(body, header_rows, positions)
+        table.rows = _two_sided_rows(body, header_rows, positions, covered)
     elif spec.layout == "groups":
         table.rows = _group_rows(spec, body, header_rows, positions)
     else:
         levels = _level_positions([*header_rows, rows[number_at][1]]) if spec.layout == "function" else {}
-        table.rows = _plain_rows(spec, body, positions, levels)
+        table.rows = _plain_rows(spec, body, positions, levels, covered)
+    header_merged = {tuple(c.key for c in cols) for _, cols in positions.values() if len(cols) > 1}
+    for keys in sorted({c.columns for r in table.rows for c in r.cells if len(c.columns) > 1} - header_merged):
+        names = "/".join(table.column_headers.get(k) or k for k in keys)
+        table.notes.append(f"values printed in one cell over columns {names} keep the keys of all of them")
     return table
 
 
@@ -211,17 +221,32 @@ class _SplitCodes:
         return (self.kuan or "") + parts["项"] if self.kuan else None
 
 
-def _cells(cells: list[str], positions: dict[int, tuple[str | None, tuple[ColumnSpec, ...]]], subset=None):
+def _cells(
+    cells: list[str],
+    positions: dict[int, tuple[str | None, tuple[ColumnSpec, ...]]],
+    subset=None,
+    covered: frozenset[int] = frozenset(),
+):
+    """The row's amount cells; a value in a cell merged over several amount columns keeps all their keys."""
     out = []
-    for pos, (_, cols) in sorted(positions.items()):
-        if subset is not None and pos not in subset:
+    for pos, (side, cols) in sorted(positions.items()):
+        if (subset is not None and pos not in subset) or pos in covered:
             continue
+        keys = [c.key for c in cols]
+        nxt = pos + 1
+        while nxt in covered:
+            if nxt in positions and positions[nxt][0] == side:
+                keys.extend(c.key for c in positions[nxt][1] if c.key not in keys)
+            nxt += 1
         raw = cells[pos] if pos < len(cells) else ""
-        out.append(RawCell(columns=tuple(c.key for c in cols), raw=raw, header=cols[0].header))
+        out.append(RawCell(columns=tuple(keys), raw=raw, header=cols[0].header))
     return out
 
 
-def _plain_rows(spec: TableSpec, body, positions, levels: dict[str, int] | None = None) -> list[RawRow]:
+def _plain_rows(
+    spec: TableSpec, body, positions, levels: dict[str, int] | None = None, covered: dict | None = None
+) -> list[RawRow]:
+    covered = covered or {}
     first_amount = min(positions)
     code_re = ECONOMIC_CODE if spec.layout == "economic" else FUNCTION_CODE
     split = _SplitCodes(levels) if levels else None
@@ -231,7 +256,7 @@ def _plain_rows(spec: TableSpec, body, positions, levels: dict[str, int] | None 
         if joined is not None:
             skip = set(split.levels.values())
             name = " ".join(c for k, c in enumerate(cells[:first_amount]) if c and k not in skip and c != "栏次")
-            row_cells = _cells(cells, positions)
+            row_cells = _cells(cells, positions, covered=covered.get(i, frozenset()))
             out.append(RawRow(label=name, cells=row_cells, line=i, code=joined))
             continue
         lead = [c for c in cells[:first_amount] if c and c != "栏次"]
@@ -244,14 +269,14 @@ def _plain_rows(spec: TableSpec, body, positions, levels: dict[str, int] | None 
             None,
         )
         label = " ".join(c for c in lead if c != code)
-        row_cells = _cells(cells, positions)
+        row_cells = _cells(cells, positions, covered=covered.get(i, frozenset()))
         if not label and not code and not any(c.raw for c in row_cells):
             continue
         out.append(RawRow(label=label, cells=row_cells, line=i, code=code))
     return out
 
 
-def _two_sided_rows(body, header_rows, positions) -> list[RawRow]:
+def _two_sided_rows(body, header_rows, positions, covered: dict) -> list[RawRow]:
     label_pos = sorted({k for r in header_rows for k, c in enumerate(r) if squeeze(c) == "项目"})
     lineno_pos = sorted({k for r in header_rows for k, c in enumerate(r) if squeeze(c) in ("行", "行次")})
     sides = sorted({side for side, _ in positions.values()}, key=lambda s: 0 if s == "income" else 1)
@@ -266,7 +291,7 @@ def _two_sided_rows(body, header_rows, positions) -> list[RawRow]:
             line_no_pos = next((p for p in lineno_pos if lo < p < hi), None)
             line_no_text = cells[line_no_pos] if line_no_pos is not None and line_no_pos < len(cells) else ""
             subset = {p for p, (s, _) in positions.items() if s == side}
-            row_cells = _cells(cells, positions, subset)
+            row_cells = _cells(cells, positions, subset, covered.get(i, frozenset()))
             if not label and not line_no_text and not any(c.raw for c in row_cells):
                 continue
             out.append(

@@ -25,7 +25,7 @@ def _amounts(extraction, tables=None):
     return Counter(
         (i.table_id, i.side or "", i.code or "", "" if i.code else i.label_norm, i.column_key, i.micros)
         for i in extraction.items
-        if not i.blank and "|" not in i.column_key and (tables is None or i.table_id in tables)
+        if not i.blank and (tables is None or i.table_id in tables)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from budgetwatch.extract import extract_text
 from budgetwatch.model import TableStatus
+from budgetwatch.rawrows import COVERED
 
 
 def _items(extraction, table_id, **where):
@@ -88,6 +89,28 @@ def test_merged_header_cell_keeps_unplaceable_values_under_both_keys(huangpi):
     unplaced = _one(huangpi, "final.05", code="2101506", column_key="basic|project")
     assert unplaced.raw == "118. 35"
     assert any("share one cell" in n for n in huangpi.table("final.05").notes)
+
+
+def test_a_value_in_a_cell_merged_over_columns_keeps_their_keys_where_a_blank_does_not():
+    rows = [
+        "公开05表",
+        "2024年度一般公共预算财政拨款支出决算表",
+        "部门：武汉市某区医疗保障局",
+        "单位：万元",
+        "科目编码\t科目名称\t小计\t基本支出\t项目支出",
+        "\t栏次\t1\t2\t3",
+        "\t合计\t3.00\t2.00\t1.00",
+        f"208\t社会保障和就业支出\t2.00\t2.00\t{COVERED}",  # one cell over 基本支出 and 项目支出
+        "210\t卫生健康支出\t1.00\t\t1.00",
+        "221\t住房保障支出\t0.50\t0.50\t",  # 项目支出 printed blank
+    ]
+    ex = extract_text("\n".join(rows), source="merged.txt", sha256="0" * 64)
+    cells = {(i.code, i.column_key): (i.raw, i.blank) for i in ex.items if i.table_id == "final.05"}
+    assert cells[("208", "basic|project")] == ("2.00", False)
+    assert ("208", "basic") not in cells and ("208", "project") not in cells
+    assert cells[("210", "basic")] == ("", True) and cells[("210", "project")] == ("1.00", False)
+    assert cells[("221", "project")] == ("", True)
+    assert any("基本支出/项目支出" in n for n in ex.table("final.05").notes)
 
 
 def test_declared_empty_tables(huangpi, hongshan):
