@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from budgetwatch import codes
+from budgetwatch import approximations, codes
 from budgetwatch.document_checks import outside_tables
 from budgetwatch.labels import squeeze
 from budgetwatch.model import MICROS, Extraction, Finding, Location, NarrativeFact, Severity, format_micros
+from budgetwatch.narrative import sentences
 from budgetwatch.rules import Rule, narrative_rules
 
 MONEY = ("万元", "亿元", "元")
@@ -657,6 +658,39 @@ def no_assets(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             yield _at_line(rule, "warning", detail, number, sentence, category=rule.category, actual=spent)
 
 
+def approximate_quantities(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """An approximate quantity (5000余人, 逾300万元, 100家以上) that an exact statement of the same quantity — alone or
+    as listed parts — puts outside the bounds its wording sets."""
+    text_lines = [(n, line) for n, line in outside_tables(ex) if "\t" not in line]
+    approximate = approximations.approximations(sentences(text_lines))
+    exact = approximations.exact_quantities(ex.facts)
+    for c in approximations.contradictions(approximate, exact):
+        q, a = c.approximation.quantity, c.approximation
+        places = max((len(str(p.value).partition(".")[2]) for p in c.parts), default=0)
+        total = f"{c.total:.{places}f}{q.unit}"
+        stated = " + ".join(f"{p.raw}" for p in c.parts)
+        said = f"{stated} = {total}" if len(c.parts) > 1 else total
+        where = f"第{c.parts[0].line}行{'、'.join(p.subject for p in c.parts)}"
+        if c.bound == "low":
+            bound = f"{'不少于' if a.low_inclusive else '多于'}{a.low.normalize():f}{q.unit}"
+            severity, difference = "error", c.total - a.low
+        else:
+            bound = f"少于{a.high.normalize():f}{q.unit}"  # type: ignore[union-attr]
+            severity, difference = "warning", c.total - a.high  # type: ignore[operator]
+        detail = f"“{q.raw}”表示{bound}，{where}为 {said}"
+        yield _at_line(
+            rule,
+            severity,
+            detail,
+            q.line,
+            q.sentence,
+            category=rule.category,
+            expected=said,
+            actual=q.raw,
+            difference=f"{difference.normalize():f}",
+        )
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_share": shares,
     "narrative_completion": completion_rates,
@@ -671,6 +705,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_project_amount": project_amounts,
     "narrative_listed_count": listed_counts,
     "narrative_structure": structure_sums,
+    "narrative_approximate": approximate_quantities,
 }
 
 

@@ -44,6 +44,7 @@ NARRATIVE_RELATIONS = (
     "narrative_project_amount",
     "narrative_listed_count",
     "narrative_structure",
+    "narrative_approximate",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

@@ -23,6 +23,7 @@ EXPECTED = [
     ("huangpi", "HP-10", "N-11", "error", "narrative", "第496行为5.24 万元，第638行为5.21 万元"),
     ("huangpi", "HP-11", "N-08", "error", "narrative", "第616行为5 个，第632行为8 个二级项目"),
     ("huangpi", "HP-12", "N-08", "error", "narrative", "第659行为6.7 万人次，第956行为11.35 万人次"),
+    ("huangpi", "HP-13", "N-14", "error", "narrative", "693 人 + 4290 人 = 4983人"),
     ("huangpi", "HP-14", "N-10", "error", "narrative", "固定资产全部在使用"),
     ("huangpi", "HP-18", "T-02", "warning", "label", "指市级财政"),
     ("huangpi", "HP-18", "T-02", "warning", "label", "是指市直部门"),
