@@ -45,6 +45,7 @@ NARRATIVE_RELATIONS = (
     "narrative_listed_count",
     "narrative_structure",
     "narrative_approximate",
+    "narrative_running_costs",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 

@@ -72,6 +72,7 @@ EXPECTED = [
     ("caidian", "CD-14", "N-03", "warning", "narrative_truncated", "50.43%"),
     ("caidian", "CD-17", "N-10", "error", "narrative", "公务用车1辆"),
     ("caidian", "CD-18", "K-04", "error", "classification", "“住房改革支出（款）”不属于“卫生健康支出（类）”"),
+    ("caidian", "CD-15", "N-15", "error", "narrative", "401.62万元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "7999.76元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "3.72元"),
     ("caidian", "CD-16", "T-03", "warning", "label", "万元万元"),
