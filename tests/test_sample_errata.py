@@ -40,6 +40,8 @@ EXPECTED = [
         "列出但表中未使用 2080506、2101506、2101599；表中使用但未列出 2010501、2080501",
     ),
     ("hongshan", "HS-09", "L-06", "warning", "label", "打击欺诈骗取医保"),
+    ("hongshan", "HS-09", "C-05", "warning", "completeness", "表12-2 无“项目资金来源”栏目"),
+    ("hongshan", "HS-09", "L-07", "warning", "label", "“对两定医药机构抽查完成率”在长期绩效目标表为质量指标"),
     ("hongshan", "HS-05", "T-02", "warning", "label", "指市级财政"),
     ("hongshan", "HS-06", "N-09", "warning", "narrative", "绩效工资（30107）、职业年金缴费（30109）、医疗费（30114）"),
     (
