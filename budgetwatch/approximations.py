@@ -139,7 +139,8 @@ def exact_quantities(facts: Iterable[NarrativeFact]) -> list[Quantity]:
         after = f.sentence[number_end:]
         if _VAGUE_BEFORE.search(f.sentence[: f.offset]) or _VAGUE_AFTER.match(after):
             continue
-        unit_end = number_end + (len(after) - len(after.lstrip())) + len(f.unit)
+        printed_unit = re.match(rf"\s*{re.escape(f.unit)}", after)  # a bare 2-decimal amount is read as 万元
+        unit_end = number_end + (printed_unit.end() if printed_unit else 0)
         value, base = _value(str(Decimal(f.micros) / MICROS), None, f.unit)
         out.append(
             Quantity(
