@@ -666,8 +666,7 @@ def approximate_quantities(ex: Extraction, rule: Rule) -> Iterator[Finding]:
     exact = approximations.exact_quantities(ex.facts)
     for c in approximations.contradictions(approximate, exact):
         q, a = c.approximation.quantity, c.approximation
-        places = max((len(str(p.value).partition(".")[2]) for p in c.parts), default=0)
-        total = f"{c.total:.{places}f}{q.unit}"
+        total = f"{c.total.normalize():f}{q.unit}"
         stated = " + ".join(f"{p.raw}" for p in c.parts)
         said = f"{stated} = {total}" if len(c.parts) > 1 else total
         where = f"第{c.parts[0].line}行{'、'.join(p.subject for p in c.parts)}"
