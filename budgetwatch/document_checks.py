@@ -6,10 +6,10 @@ import difflib
 import re
 from collections.abc import Callable, Iterator
 
-from budgetwatch import codes, metadata
+from budgetwatch import codes, metadata, performance_tables
 from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.locate import cn_number
-from budgetwatch.model import Extraction, Finding, Location, Severity, TableStatus, format_micros
+from budgetwatch.model import Extraction, Finding, Location, Severity, Table, TableStatus, format_micros
 from budgetwatch.ocr_engine import LOW_CONFIDENCE
 from budgetwatch.rules import Rule, document_rules
 
@@ -388,6 +388,55 @@ def project_names(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         yield _finding(rule, f"{t.instance or t.table_id} 项目“{name}”不在表10 项目中{hint}", [where], actual=name)
 
 
+def _performance_tables(ex: Extraction) -> Iterator[tuple[Table, list[str]]]:
+    """Each 项目支出绩效目标表 (表12-n) with the lines of text it spans."""
+    text = ex.text.splitlines()
+    for t in ex.tables:
+        if t.table_id == "budget.12" and t.lines:
+            yield t, text[t.lines[0] - 1 : t.lines[1]]
+
+
+def performance_blocks(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """A block (项目资金来源, 年度绩效目标表 …) that more than half of the document's 表12-n carry, missing from one."""
+    tables = list(_performance_tables(ex))
+    present = {
+        (t.instance, block): any(performance_tables.has_label(lines, w) for w in words)
+        for t, lines in tables
+        for block, words in rule.labels.items()
+    }
+    for block in rule.labels:
+        having = [t.instance for t, _ in tables if present[(t.instance, block)]]
+        if len(having) < 2 or len(having) * 2 <= len(tables):
+            continue
+        for t, _ in tables:
+            if not present[(t.instance, block)]:
+                where = Location(table_id=t.table_id, line=t.lines[0] if t.lines else None)
+                others = "、".join(f"表{i}" for i in having)
+                detail = f"表{t.instance} 无“{block}”栏目（{others} 均有）"
+                yield _finding(rule, detail, [where], expected=block, actual="无")
+
+
+def indicator_types(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """An indicator of a 表12-n that its target tables (长期, 年度) file under different 二级指标 types."""
+    for t, lines in _performance_tables(ex):
+        first: dict[str, performance_tables.Indicator] = {}
+        reported: set[str] = set()
+        for indicator in performance_tables.indicators(lines, t.lines[0]):  # type: ignore[index]
+            seen = first.setdefault(indicator.name, indicator)
+            if seen.kind == indicator.kind or indicator.name in reported:
+                continue
+            reported.add(indicator.name)
+            detail = (
+                f"表{t.instance} “{indicator.name}”在{seen.sub_table}绩效目标表为{seen.kind}（第{seen.line}行），"
+                f"在{indicator.sub_table}绩效目标表为{indicator.kind}（第{indicator.line}行）"
+            )
+            where = [
+                Location(table_id=t.table_id, row_label=indicator.name, line=seen.line),
+                Location(table_id=t.table_id, row_label=indicator.name, line=indicator.line),
+            ]
+            yield _finding(rule, detail, where, expected=seen.kind, actual=indicator.kind)
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "completeness": completeness,
     "unreadable_table": unreadable_table,
@@ -408,6 +457,8 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "table_order": table_order,
     "heading_numbering": heading_numbering,
     "project_names": project_names,
+    "performance_blocks": performance_blocks,
+    "indicator_types": indicator_types,
 }
 
 

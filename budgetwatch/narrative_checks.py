@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from budgetwatch import codes
+from budgetwatch import approximations, codes
 from budgetwatch.document_checks import outside_tables
 from budgetwatch.labels import squeeze
 from budgetwatch.model import MICROS, Extraction, Finding, Location, NarrativeFact, Severity, format_micros
+from budgetwatch.narrative import sentences
 from budgetwatch.rules import Rule, narrative_rules
 
 MONEY = ("万元", "亿元", "元")
@@ -657,6 +658,146 @@ def no_assets(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             yield _at_line(rule, "warning", detail, number, sentence, category=rule.category, actual=spent)
 
 
+def approximate_quantities(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """An approximate quantity (5000余人, 逾300万元, 100家以上) that an exact statement of the same quantity — alone or
+    as listed parts — puts outside the bounds its wording sets."""
+    text_lines = [(n, line) for n, line in outside_tables(ex) if "\t" not in line]
+    approximate = approximations.approximations(sentences(text_lines))
+    exact = approximations.exact_quantities(ex.facts)
+    for c in approximations.contradictions(approximate, exact):
+        q, a = c.approximation.quantity, c.approximation
+        total = f"{c.total.normalize():f}{q.unit}"
+        stated = " + ".join(f"{p.raw}" for p in c.parts)
+        said = f"{stated} = {total}" if len(c.parts) > 1 else total
+        where = f"第{c.parts[0].line}行{'、'.join(p.subject for p in c.parts)}"
+        if c.bound == "low":
+            bound = f"{'不少于' if a.low_inclusive else '多于'}{a.low.normalize():f}{q.unit}"
+            severity, difference = "error", c.total - a.low
+        else:
+            bound = f"少于{a.high.normalize():f}{q.unit}"  # type: ignore[union-attr]
+            severity, difference = "warning", c.total - a.high  # type: ignore[operator]
+        detail = f"“{q.raw}”表示{bound}，{where}为 {said}"
+        yield _at_line(
+            rule,
+            severity,
+            detail,
+            q.line,
+            q.sentence,
+            category=rule.category,
+            expected=said,
+            actual=q.raw,
+            difference=f"{difference.normalize():f}",
+        )
+
+
+_RUNNING_COSTS = "机关运行经费"
+_GOODS = re.compile(r"^(?:其中)?商品(?:和)?服务(?:支出)?(?:[（(]合计[)）])?$")
+_SCOPES = ("本级",)
+_PUBLIC_CELLS = (("budget.05", "public", None), ("budget.06", "public", None), ("final.06", None, "public_total"))
+_TOTAL_CELLS = (("budget.03", "total", None), ("final.03", "total_expenditure", None))
+
+
+def _table_total(ex: Extraction, table: str, column: str | None, row_key: str | None) -> int | None:
+    """The 合计 row of a column, or the amount of a fixed row (final.06 公用经费合计)."""
+    for i in ex.items:
+        if i.table_id != table or i.micros is None:
+            continue
+        if row_key is not None and i.row_key == row_key:
+            return i.micros
+        if column is not None and i.column_key == column and i.label_norm in ("合计", "总计") and i.code is None:
+            return i.micros
+    return None
+
+
+def _following_parts(paragraph: list[NarrativeFact], start: int):
+    """The standard parts (人员经费, 公用经费, 项目支出) and the 商品和服务支出 stated right after a fact."""
+    parts: dict[str, NarrativeFact] = {}
+    goods = None
+    for g in paragraph[start + 1 :]:
+        part = _spending_part(g.subject)
+        if part is not None and part not in parts and _RUNNING_COSTS not in g.subject:
+            parts[part] = g
+        elif goods is None and _GOODS.match(g.subject):
+            goods = g
+        else:
+            break
+    return parts, goods
+
+
+def _scope_paragraphs(ex: Extraction, scope: str, line: int) -> Iterator[list[NarrativeFact]]:
+    """Other paragraphs that open with a spending total of the scope (…本级一般公共预算支出合计 a。其中，人员经费 …)."""
+    by_line: dict[int, list[NarrativeFact]] = {}
+    for f in ex.facts:
+        if _money(f):
+            by_line.setdefault(f.line, []).append(f)
+    for number, facts in by_line.items():
+        first = facts[0]
+        if number != line and scope in first.subject and first.kind == "total" and "支出" in first.subject:
+            yield facts
+
+
+def running_costs(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """机关运行经费 is what the administrative units spend on goods and services (a part of 公用经费): it lies below
+    the spending total of its scope and does not exceed its 公用经费; one that equals 人员经费 + 公用经费 + 项目支出 is
+    the whole budget."""
+    final = str(ex.document.kind) == "final_account"
+    paragraphs: dict[int, list[NarrativeFact]] = {}
+    for f in ex.facts:
+        if _money(f) and f.unit == "万元":
+            paragraphs.setdefault(f.line, []).append(f)
+    for paragraph in paragraphs.values():
+        for k, f in enumerate(paragraph):
+            if _RUNNING_COSTS not in f.subject or f.kind in ("increase", "decrease"):
+                continue
+            errors: list[tuple[str, int]] = []  # (why, the amount it may not reach or pass)
+            warnings: list[tuple[str, int]] = []
+            tolerance = int(_half_unit(f.decimals) * MICROS)
+            parts, goods = _following_parts(paragraph, k)
+            if len(parts) >= 2 and ("人员经费" in parts or "项目" in parts):
+                listed = sum(g.micros for g in parts.values())
+                slack = tolerance + sum(int(_half_unit(g.decimals) * MICROS) for g in parts.values())
+                if abs(f.micros - listed) <= slack:
+                    named = " + ".join(f"{g.subject} {g.raw}" for g in parts.values())
+                    errors.append((f"等于其后所列 {named} 之和，即全部支出而非公用经费", listed))
+            if "公用经费" in parts and f.micros > parts["公用经费"].micros + tolerance:
+                errors.append((f"超过同段所列公用经费 {parts['公用经费'].raw}", parts["公用经费"].micros))
+            if goods is not None and f.micros > goods.micros + tolerance:
+                warnings.append((f"超过同段所列{goods.subject} {goods.raw}", goods.micros))
+            for scope in (s for s in _SCOPES if s in f.subject):
+                for facts in _scope_paragraphs(ex, scope, f.line):
+                    total = facts[0]
+                    if f.micros >= total.micros - tolerance:
+                        errors.append((f"不低于第{total.line}行{total.subject} {total.raw}", total.micros))
+                    public = next((g for g in facts[1:] if _spending_part(g.subject) == "公用经费"), None)
+                    if public is not None and f.micros > public.micros + tolerance:
+                        errors.append((f"超过第{public.line}行{scope}公用经费 {public.raw}", public.micros))
+            budget_figure = final and (f.kind == "budget" or _BUDGET_CONTEXT.search(squeeze(f.subject)))
+            if not budget_figure:  # a final account's tables hold final figures, not the budget quoted beside them
+                for table, column, row in _PUBLIC_CELLS:
+                    cell = _table_total(ex, table, column, row)
+                    if cell is not None and f.micros > cell + tolerance:
+                        errors.append((f"超过 {table} 公用经费 {format_micros(cell)}万元", cell))
+                for table, column, row in _TOTAL_CELLS:
+                    cell = _table_total(ex, table, column, row)
+                    if cell is not None and f.micros >= cell - tolerance:
+                        errors.append((f"不低于 {table} 支出合计 {format_micros(cell)}万元", cell))
+            reasons = errors + warnings
+            if not reasons:
+                continue
+            bound = min(m for _, m in reasons)
+            detail = f"{f.subject} {f.raw}：" + "；".join(why for why, _ in reasons)
+            yield _finding(
+                rule,
+                "error" if errors else "warning",
+                rule.category,
+                detail,
+                f,
+                expected=f"≤ {format_micros(bound)}",
+                actual=f.raw,
+                difference=format_micros(f.micros - bound),
+            )
+
+
 CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_share": shares,
     "narrative_completion": completion_rates,
@@ -671,6 +812,8 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_project_amount": project_amounts,
     "narrative_listed_count": listed_counts,
     "narrative_structure": structure_sums,
+    "narrative_approximate": approximate_quantities,
+    "narrative_running_costs": running_costs,
 }
 
 

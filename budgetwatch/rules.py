@@ -29,6 +29,8 @@ DOCUMENT_RELATIONS = (
     "table_order",
     "heading_numbering",
     "project_names",
+    "performance_blocks",
+    "indicator_types",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",
@@ -44,6 +46,8 @@ NARRATIVE_RELATIONS = (
     "narrative_project_amount",
     "narrative_listed_count",
     "narrative_structure",
+    "narrative_approximate",
+    "narrative_running_costs",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 
@@ -81,6 +85,7 @@ class Rule:
     condition: str | None = None
     tables: tuple[str, ...] = field(default=())
     subjects: dict[str, tuple[CellRef, ...]] = field(default_factory=dict)
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # named things a rule looks for → their wordings
 
 
 def _cells(raw) -> tuple[CellRef, ...] | RowsRef:
@@ -119,6 +124,7 @@ def _rule(raw: dict) -> Rule:
         condition=raw.get("condition"),
         tables=tuple(sorted(tables)),
         subjects=subjects,  # type: ignore[arg-type]
+        labels={name: tuple(words) for name, words in (raw.get("labels") or {}).items()},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from budgetwatch.document_checks import document_findings
 from budgetwatch.extract import extract_text
+from budgetwatch.performance_tables import has_label
 
 from .conftest import SAMPLES
 
@@ -61,3 +62,90 @@ def test_a_performance_table_project_must_be_named_as_in_the_project_table():
     assert finding.actual == "打击欺诈骗取医保" and "打击欺诈骗保" in finding.message
     assert finding.locations[0].table_id == "budget.12"
     assert _findings(text.replace("打击欺诈骗取医保", "打击欺诈骗保"), "L-06") == []
+
+
+def _performance_table(
+    n: int, funding: str | None = "项目资金来源", annual_type: str = "质量指标", long_type: str = "质量指标"
+) -> str:
+    """One 表12-n; `funding` is how its 项目资金来源 label is printed (None: not at all), `\\n` wrapping it."""
+    lines = [
+        f"表12-{n}",
+        "项目支出绩效目标表",
+        "单位：万元",
+        f"项目名称 项目{n} 项目代码",
+        "项目主",
+        "要内",
+        "专项经费主要用于举报奖励、审计费等工作。",
+        "容",
+    ]
+    if funding is not None:
+        lines += [funding, "资金来源项目 金额", "合计 10"]
+    lines += [
+        "项目支出明细 金额",
+        "合计 10.00",
+        "长期绩效目标表",
+        "一级指标 二级指标 三级指标 指标值",
+        "产出指标 数量指标 政策宣传活动次数 ≥2次 计划标准",
+        f"{long_type} 对两定医药机构抽查",
+        "完成率 100% 计划标准",
+        "年度绩效目标表",
+        "一级指标 二级指标 三级指标 指标值",
+        "产出指标 数量指标 政策宣传活动次数 2次 ≥2次 计划标准",
+        f"{annual_type} 对两定医药机构抽",
+        "查完成率 100% 100% 计划标准",
+        "质量指标 内控制度建设 达标 达标 计划标准",
+    ]
+    return "\n".join(lines)
+
+
+def _performance_document(*tables: str) -> str:
+    return "某区医疗保障局2024年部门预算\n\n" + "\n\n".join(tables) + "\n"
+
+
+def test_a_performance_table_lacking_a_block_most_others_carry_is_reported():
+    text = _performance_document(_performance_table(1), _performance_table(2, None), _performance_table(3))
+    (finding,) = _findings(text, "C-05")
+    assert (str(finding.severity), finding.expected, finding.actual) == ("warning", "项目资金来源", "无")
+    assert "表12-2 无“项目资金来源”栏目（表12-1、表12-3 均有）" in finding.message
+    assert finding.locations[0].table_id == "budget.12"
+    wrapped = _performance_document(
+        _performance_table(1, "项目资\n金来源"), _performance_table(2), _performance_table(3)
+    )
+    assert _findings(wrapped, "C-05") == []  # a label wrapped over lines, and 项目主要内容 around its text, are there
+    minority = _performance_document(_performance_table(1), _performance_table(2, None), _performance_table(3, None))
+    assert _findings(minority, "C-05") == []  # a block only one table has is not expected of the others
+    pair = _performance_document(_performance_table(1), _performance_table(2, None))
+    assert _findings(pair, "C-05") == []
+
+
+def test_an_indicator_filed_under_two_types_in_one_project_is_reported():
+    text = _performance_document(_performance_table(1), _performance_table(2, annual_type="数量指标"))
+    (finding,) = _findings(text, "L-07")
+    assert (str(finding.severity), finding.expected, finding.actual) == ("warning", "质量指标", "数量指标")
+    assert finding.locations[0].row_label == "对两定医药机构抽查完成率" and "表12-2" in finding.message
+    assert _findings(_performance_document(_performance_table(1), _performance_table(2)), "L-07") == []
+
+
+def test_indicators_of_different_projects_or_names_are_not_compared():
+    one = _performance_table(1, annual_type="数量指标", long_type="数量指标")
+    other = _performance_table(2)  # another project may file the same indicator otherwise
+    renamed = _performance_table(3, annual_type="数量指标").replace("抽\n查完成率", "抽\n查覆盖率")
+    assert renamed != _performance_table(3, annual_type="数量指标")
+    assert _findings(_performance_document(one, other, renamed), "L-07") == []
+
+
+def test_a_label_wrapped_around_the_text_of_a_neighbouring_cell_is_found():
+    wrapped = [
+        "项目申",
+        "请理由",
+        "项目主",
+        "要内",
+        "1.依据：认真落实有关文件精神。",
+        "容",
+        "专项经费主要用于举报奖励。",
+    ]
+    assert has_label(wrapped, "项目主要内容") and has_label(wrapped, "项目申请理由")
+    assert not has_label(wrapped[:-2], "项目主要内容")
+    vertical = ["项", "目", "支", "出", "明", "细", "预", "算", "项目支出明细 金额"]
+    assert has_label(vertical, "项目支出明细预算")
+    assert not has_label(["项目总预算 资金来源：本级一般公共预算 11.82 万元", "项目当年预算 11.82"], "项目资金来源")

@@ -192,3 +192,112 @@ def test_function_classes_listed_with_commas_break_down_the_amount_the_paragraph
     assert [f for f in _check(consistent) if f.check_id == "N-04"] == []
     not_classes = text.replace("住房保障支出129.21", "办公费129.21")
     assert [f for f in _check(not_classes) if f.check_id == "N-04"] == []
+
+
+def _approximate(text: str):
+    return [f for f in _check(text) if f.check_id == "N-14"]
+
+
+def test_an_approximate_count_above_the_sum_of_its_listed_parts_is_an_error():
+    parts = "（一）帮扶\n落实预警监测机制，反馈因病返贫预警人员 693 人、因病致贫预警人员 4290 人，共计纳入 156 人。\n"
+    text = parts + "（二）衔接\n此外，推送因病返贫致贫预警人员 5000 余人，协助纳入 156 人。\n"
+    (finding,) = _approximate(text)
+    assert (str(finding.severity), finding.category) == ("error", "narrative")
+    assert (finding.actual, finding.expected, finding.difference) == ("5000余人", "693 人 + 4290 人 = 4983人", "-17")
+    assert finding.locations[0].line == 4
+    assert _approximate(text.replace("4290 人", "4390 人")) == []  # 5083 is 5000余
+    assert _approximate(text.replace("5000 余人", "近5000人")) == []  # 近 says less, not more
+
+
+def test_listed_parts_count_only_when_the_approximate_subject_names_each_of_them():
+    text = (
+        "（一）参保\n城镇职工参保人员 4200 人、城乡居民参保人员 700 人。\n"
+        "（二）宣传\n走访参保人员 5000 余人。\n"  # 参保人员 may include others than the two listed
+    )
+    assert _approximate(text) == []
+    named = text.replace("走访参保人员", "走访城镇职工和城乡居民参保人员")
+    (finding,) = _approximate(named)
+    assert finding.expected == "4200 人 + 700 人 = 4900人"
+
+
+def test_an_exact_statement_of_the_same_quantity_bounds_it_from_both_sides():
+    text = "（一）检查\n全年检查定点医药机构 780 家。\n（二）成效\n全年检查定点医药机构 800 多家。\n"
+    (low,) = _approximate(text)
+    assert (str(low.severity), low.actual, low.expected) == ("error", "800多家", "780家")
+    (high,) = _approximate(text.replace("780 家", "950 家"))  # 800多 stops short of 900
+    assert (str(high.severity), high.difference) == ("warning", "50")
+    assert _approximate(text.replace("780 家", "836 家")) == []
+    narrower = text.replace("全年检查定点医药机构 780 家", "全年检查定点零售药店 780 家")
+    assert _approximate(narrower) == []
+
+
+def test_over_and_at_least_wordings_and_amounts_in_other_units():
+    recovered = "（一）追回\n追回医保基金 2,980,000 元。\n（二）成效\n全年追回医保基金逾300万元。\n"
+    (finding,) = _approximate(recovered)
+    assert (finding.actual, finding.expected) == ("逾300万元", "298万元")
+    assert _approximate(recovered.replace("逾300万元", "近300万元")) == []
+    at_least = "（一）帮办\n帮代办医保业务 100 件。\n（二）成效\n帮代办医保业务100件以上。\n"
+    assert _approximate(at_least) == []
+    assert len(_approximate(at_least.replace("100件以上", "超过100件"))) == 1
+
+
+def test_an_approximate_quantity_of_another_year_is_not_compared():
+    text = "（一）2023年\n2023年推送预警人员 4800 人。\n（二）2024年\n2024年推送预警人员 5000 余人。\n"
+    assert _approximate(text) == []
+    assert len(_approximate(text.replace("2023年推送", "2024年推送"))) == 1
+
+
+def _running_costs(text: str):
+    return [f for f in _check(text) if f.check_id == "N-15"]
+
+
+def test_running_costs_equal_to_the_whole_budget_of_their_scope_are_an_error():
+    scope = (
+        "（一）本级\n本局本级一般公共预算支出合计401.62万元。其中，人员经费241万元、公用经费21.62万元。"
+        "项目支出139万元。\n"
+    )
+    stated = (
+        "（二）机关运行经费情况\n2024年本局（本级）机关运行经费预算金额401.62万元。"
+        "人员经费241万元，项目支出139万元，公用经费21.62万元。\n"
+    )
+    (finding,) = _running_costs(scope + stated)
+    assert (str(finding.severity), finding.expected, finding.actual, finding.difference) == (
+        "error",
+        "≤ 21.62",
+        "401.62万元",
+        "380.00",
+    )
+    assert "人员经费 241万元 + 项目支出 139万元 + 公用经费 21.62万元" in finding.message
+    assert "不低于第2行" in finding.message
+    alone = "（二）机关运行经费情况\n2024年本局（本级）机关运行经费预算金额401.62万元。\n"
+    (by_scope,) = _running_costs(scope + alone)  # the 本级 total stated elsewhere is enough
+    assert "超过第2行本级公用经费 21.62万元" in by_scope.message
+    assert _running_costs(scope + alone.replace("401.62", "20.15")) == []
+    assert _running_costs(alone) == []  # nothing to compare with
+
+
+def test_running_costs_above_goods_and_services_alone_are_a_warning():
+    text = "（一）机关运行经费情况\n本部门机关运行经费120.00万元，商品和服务支出100.00万元，资本性支出20.00万元。\n"
+    (finding,) = _running_costs(text)
+    assert (str(finding.severity), finding.expected) == ("warning", "≤ 100.00")
+    assert _running_costs(text.replace("120.00万元", "95.00万元")) == []
+
+
+def test_running_costs_must_not_exceed_the_public_funds_of_the_basic_expenditure_table():
+    text = (SAMPLES / "hongshan-2024-budget.txt").read_text(encoding="utf-8")
+    assert _running_costs(text) == []  # 247.41 = 表6 公用经费 247.41
+    changed = text.replace("的机关运行经费 247.41 万元", "的机关运行经费 991.65 万元")
+    assert changed != text
+    (finding,) = _running_costs(changed)
+    assert "超过 budget.05 公用经费 247.41万元" in finding.message and "不低于 budget.03 支出合计" in finding.message
+    assert (str(finding.severity), finding.expected) == ("error", "≤ 247.41")
+
+
+def test_a_final_account_compares_its_final_running_costs_with_its_tables_not_the_budget_quoted():
+    text = (SAMPLES / "huangpi-2024-final.txt").read_text(encoding="utf-8")
+    assert _running_costs(text) == []  # 13.71 ≤ 公开06 公用经费合计 50.31
+    spent = text.replace("机关运行经费支出 13.71 万元", "机关运行经费支出 53.71 万元")
+    (finding,) = _running_costs(spent)
+    assert "超过 final.06 公用经费 50.31万元" in finding.message
+    budgeted = text.replace("机关运行经费支出 13.71 万元", "机关运行经费年初预算数为 53.71 万元")
+    assert budgeted != text and _running_costs(budgeted) == []
