@@ -20,8 +20,8 @@ from budgetwatch.validate import comparisons, grade
 from schemas.identities import failing
 
 
-def generate(n: int, first: int = 0, samples=None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Documents first … first+n-1, cycling through the samples."""
+def generate(n: int, first: int = 0, samples=None, every: int = 20) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Documents first … first+n-1, cycling through the samples, one amount in `every` shifted by 0.01."""
     items, tables = samples or sample_frames()
     keys = items.select("sha256").unique().sort("sha256").get_column("sha256").to_list()
     out_items, out_tables = [], []
@@ -33,7 +33,7 @@ def generate(n: int, first: int = 0, samples=None) -> tuple[pl.DataFrame, pl.Dat
         base = items.filter(pl.col("sha256") == key).drop("sha256").with_row_index("_cell")
         grown = copies.join(base, how="cross").with_columns(
             pl.format("d{}", pl.col("copy")).alias("sha256"),
-            pl.when((pl.col("_cell") + pl.col("copy")) % 20 == 0)
+            pl.when((pl.col("_cell") + pl.col("copy")) % every == 0)
             .then(pl.col("micros") + 10_000)
             .otherwise(pl.col("micros"))
             .alias("micros"),
@@ -49,12 +49,12 @@ def generate(n: int, first: int = 0, samples=None) -> tuple[pl.DataFrame, pl.Dat
     return pl.concat(out_items), pl.concat(out_tables)
 
 
-def main(n: int, batch: int) -> None:
+def main(n: int, batch: int, every: int) -> None:
     samples = sample_frames()
     documents = rows = compared = failed = errors = 0
     spent_compare = spent_grade = 0.0
     for first in range(0, n, batch):
-        items, tables = generate(min(batch, n - first), first, samples)
+        items, tables = generate(min(batch, n - first), first, samples, every)
         t1 = time.perf_counter()
         c = comparisons(items, tables)
         t2 = time.perf_counter()
@@ -79,4 +79,5 @@ def main(n: int, batch: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000, int(sys.argv[2]) if len(sys.argv) > 2 else 10_000)
+    args = [int(a) for a in sys.argv[1:4]]
+    main(*args, *(100_000, 5_000, 20)[len(args) :])

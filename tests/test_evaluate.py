@@ -1,0 +1,106 @@
+"""The identity engine: the same findings whatever the order of the line items, each printed total compared on its
+own, referenced tables declared empty, and sums over more cells than the packed counts hold."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
+from budgetwatch.validate import comparisons, frames, identity_findings
+
+
+def _comparable(findings: dict) -> dict:
+    return {
+        sha: sorted(
+            (f.check_id, str(f.severity), f.actual, f.expected, tuple((loc.table_id, loc.code, loc.column, loc.line)
+                                                                     for loc in f.locations))
+            for f in found
+        )
+        for sha, found in findings.items()
+    }  # fmt: skip
+
+
+def test_interleaved_line_items_give_the_findings_of_contiguous_ones(huangpi, hongshan):
+    items, tables = frames([huangpi, hongshan])
+    # documents interleaved and every row's cells scattered: nothing may depend on the order items come in
+    scattered = items.with_row_index("_i").sort(pl.col("_i") % 7, pl.col("_i"), descending=[False, True]).drop("_i")
+    assert scattered.get_column("sha256").rle_id().max() > 2
+    expected = _comparable(identity_findings(items, tables))
+    assert sum(len(v) for v in expected.values()) > 10
+    assert _comparable(identity_findings(scattered, tables)) == expected
+
+
+def _consistent_budget(hongshan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    items, tables = frames([hongshan])
+    keep = [f"budget.{n:02d}" for n in range(1, 11)]
+    return items.filter(pl.col("table_id").is_in(keep)), tables.filter(pl.col("table_id").is_in(keep))
+
+
+def test_a_total_printed_twice_is_compared_once_for_each_printing(hongshan):
+    items, tables = _consistent_budget(hongshan)
+    total = items.filter((pl.col("table_id") == "budget.03") & (pl.col("label_norm") == "合计"))
+    last = items.filter(pl.col("table_id") == "budget.03").get_column("row_order").max()
+    copy = total.with_columns(
+        pl.lit(last + 1, dtype=pl.Int32).alias("row_order"),
+        pl.lit(9999, dtype=pl.Int32).alias("line"),
+        pl.when(pl.col("column_key") == "basic").then(pl.col("micros") + 1_000_000).otherwise(pl.col("micros")),
+    )
+    twice = pl.concat([items, copy])
+    held = comparisons(items, tables).filter(pl.col("check_id") == "B03-2").height
+    compared = comparisons(twice, tables).filter(pl.col("check_id") == "B03-2")
+    assert compared.height == held + total.filter(~pl.col("blank")).height
+    (found,) = identity_findings(twice, tables).values()
+    hierarchy = [f for f in found if f.check_id == "B03-2"]
+    assert [(f.locations[0].line, f.locations[0].column, f.actual) for f in hierarchy] == [
+        (9999, "basic", next(f.actual for f in hierarchy))
+    ]
+    assert str(hierarchy[0].severity) == "error"
+
+
+def test_an_equal_rule_counts_a_table_declared_empty_as_zero_and_skips_a_missing_one(hongshan):
+    items, tables = frames([hongshan])
+    declared = tables.filter(pl.col("table_id").is_in(["budget.08", "budget.09"])).get_column("status").to_list()
+    assert declared == ["declared_empty", "declared_empty"]
+    assert comparisons(items, tables).filter(pl.col("check_id") == "X-B04-05").height == 1
+    missing = tables.with_columns(
+        pl.when(pl.col("table_id") == "budget.09").then(pl.lit("missing")).otherwise(pl.col("status")).alias("status")
+    )
+    assert comparisons(items, missing).filter(pl.col("check_id") == "X-B04-05").is_empty()
+
+
+def _project_list(n: int, value: int, total: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One document whose 表12 lists n projects of `value` under a 合计 of `total` (micros)."""
+    rows = pl.DataFrame(
+        {
+            "row_order": list(range(1, n + 2)),
+            "label": ["合计"] + [f"项目{k}" for k in range(n)],
+            "micros": [total] + [value] * n,
+        }
+    )
+    items = rows.with_columns(
+        pl.lit("d" * 64).alias("sha256"),
+        pl.lit("budget.12").alias("table_id"),
+        pl.col("label").alias("label_norm"),
+        pl.lit("total").alias("column_key"),
+        pl.lit(False).alias("blank"),
+        pl.lit(2, dtype=pl.Int8).alias("decimals"),
+        pl.col("row_order").alias("line"),
+    )
+    items = items.select(
+        pl.col(c).cast(t) if c in items.columns else pl.lit(None, dtype=t).alias(c) for c, t in LINE_ITEM_SCHEMA.items()
+    )
+    tables = pl.DataFrame(
+        {"sha256": ["d" * 64], "table_id": ["budget.12"], "status": ["parsed"]}
+    ).select(pl.col(c) if c in ("sha256", "table_id", "status") else pl.lit(None, dtype=t).alias(c)
+             for c, t in TABLE_SCHEMA.items())  # fmt: skip
+    return items, tables
+
+
+def test_a_total_over_more_parts_than_the_packed_counts_hold_is_still_exact():
+    n = 40_000  # more cells of one kind in one document than 15 bits count
+    items, tables = _project_list(n, 10_000, n * 10_000)
+    (held,) = comparisons(items, tables).filter(pl.col("check_id") == "B12-1").rows(named=True)
+    assert (held["actual"], held["expected"], held["n_values"]) == (n * 10_000, n * 10_000, n + 1)
+    items, tables = _project_list(n, 10_000, n * 10_000 + 20_000)
+    (failed,) = comparisons(items, tables).filter(pl.col("check_id") == "B12-1").rows(named=True)
+    assert failed["difference"] == 20_000 and len(failed["cells"]) == n
