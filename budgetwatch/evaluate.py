@@ -43,7 +43,7 @@ COMPARISON_COLUMNS: dict[str, pl.DataType] = {
 INVOLVED = {"cand": pl.Int64, "item": pl.Int64, "checked": pl.Boolean, "sign": pl.Int8, "ref": pl.Int16}
 KIND_SUMS = ("rows_sum", "hierarchy", "equal", "cross_rows")
 EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is compared twice, not summed
-DOCUMENT_CHUNK = 1024  # documents per gather: bounds the temporary documents × members matrices
+DOCUMENT_CHUNK = 512  # documents per gather: bounds the temporary documents × members matrices
 _FIELD = 16  # bits per packed count
 
 
@@ -236,31 +236,34 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> t
     kind = m.get_column("kind").to_numpy().astype(np.int64)
     checked = m.get_column("checked").to_numpy()
     sign = m.get_column("sign").to_numpy().astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, comp[1:] != comp[:-1]])
-    local = comp[starts]  # the comparison of each segment
-    to_difference = np.where(checked, 1, -sign)[:, None]
-    to_actual = checked.astype(np.int64)[:, None]
-    longest = int(np.diff(np.r_[starts, comp.size]).max())
-    # per segment four counts packed in one int64: rows and printed values, of the checked cell and of the parts
+    local = np.unique(comp)  # the comparisons, in order; row j of every result below is local[j]
+    row_of = np.searchsorted(local, comp)
+    # each role summed over its own members (no multiplications): the checked cells, the parts added, those taken away
+    groups = {
+        name: _Segments.of(row_of[mask], kind[mask])
+        for name, mask in (("checked", checked), ("added", ~checked & (sign > 0)), ("taken", ~checked & (sign < 0)))
+    }
+    parts = _Segments.of(row_of[~checked], kind[~checked])
+    longest = max(int(np.bincount(row_of[checked]).max(initial=0)), int(np.bincount(row_of[~checked]).max(initial=0)))
     packable = c.tally is not None and int(c.count.max(initial=0)) * longest < (1 << (_FIELD - 1))
-    shift = np.where(checked, 0, 2 * _FIELD)[:, None]
-    difference = np.empty((local.size, nd), np.int64)
-    actual = np.empty((local.size, nd), np.int64)
-    counts = np.empty((4, local.size, nd), np.int64)  # checked rows, checked printed, part rows, part printed
+    actual = np.zeros((local.size, nd), np.int64)
+    expected = np.zeros((local.size, nd), np.int64)
+    counts = np.zeros((4, local.size, nd), np.int64)  # checked rows, checked printed, part rows, part printed
     for lo in range(0, nd, DOCUMENT_CHUNK):
         docs_here = slice(lo, lo + DOCUMENT_CHUNK)
-        values = c.total[kind, docs_here]
-        difference[:, docs_here] = np.add.reduceat(values * to_difference, starts, axis=0)
-        actual[:, docs_here] = np.add.reduceat(values * to_actual, starts, axis=0)
-        if packable:
-            packed = np.add.reduceat(c.tally[kind, docs_here] << shift, starts, axis=0)  # type: ignore[index]
-            for f in range(4):
-                counts[f, :, docs_here] = (packed >> (f * _FIELD)) & ((1 << _FIELD) - 1)
-        else:
-            rows, printed = c.count[kind, docs_here], c.printed[kind, docs_here]
-            for f, (part, of_checked) in enumerate(((rows, True), (printed, True), (rows, False), (printed, False))):
-                mask = (checked if of_checked else ~checked)[:, None]
-                counts[f, :, docs_here] = np.add.reduceat(part * mask, starts, axis=0)
+        groups["checked"].add_into(actual, c.total, docs_here)
+        groups["added"].add_into(expected, c.total, docs_here)
+        groups["taken"].add_into(expected, c.total, docs_here, sign=-1)
+        for f, segments in ((0, groups["checked"]), (2, parts)):
+            if packable:
+                packed = np.zeros((local.size, min(nd, lo + DOCUMENT_CHUNK) - lo), np.int64)
+                segments.add_into(packed, c.tally, docs_here, offset=lo)  # type: ignore[arg-type]
+                counts[f, :, docs_here] = packed & ((1 << _FIELD) - 1)
+                counts[f + 1, :, docs_here] = packed >> _FIELD
+            else:
+                segments.add_into(counts[f], c.count, docs_here)
+                segments.add_into(counts[f + 1], c.printed, docs_here)
+    difference = actual - expected
     checked_rows, checked_printed, part_rows, part_printed = counts
     printed = checked_printed + part_printed
     applies = printed > 0
@@ -278,20 +281,48 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> t
     conditions = meta.get_column("condition").to_numpy()[local]
     for j in np.flatnonzero(conditions != None):  # noqa: E711 (numpy object array)
         applies[j] &= docs.condition[conditions[j]]
-    j, d = np.nonzero(applies)
-    repeated = (checked_rows[j, d] > 1) & summing[j]
-    failing = (difference[j, d] != 0) | repeated
-    entries = pl.DataFrame(
-        {
-            "doc": d,
-            "comp": local[j],
-            "actual": actual[j, d],
-            "difference": difference[j, d],
-            "n_values": printed[j, d].astype(np.int32),
-            "actual_blank": checked_printed[j, d] == 0,
-        }
+    at = np.flatnonzero(applies)
+    j, d = np.divmod(at, nd)
+    repeated = (checked_rows.take(at) > 1) & summing[j]
+    failing = (difference.take(at) != 0) | repeated
+    columns = {
+        "doc": d,
+        "comp": local[j],
+        "actual": actual.take(at),
+        "difference": difference.take(at),
+        "n_values": printed.take(at).astype(np.int32),
+        "actual_blank": checked_printed.take(at) == 0,
+    }
+    return (
+        pl.DataFrame({k: v[~failing] for k, v in columns.items()}),
+        pl.DataFrame({k: v[failing] for k, v in columns.items()}),
     )
-    return entries.filter(pl.Series(~failing)), entries.filter(pl.Series(failing))
+
+
+@dataclass(frozen=True, slots=True)
+class _Segments:
+    """Member kinds grouped by result row: rows[j] receives the sum of its kinds' matrix rows."""
+
+    rows: np.ndarray  # the result row of each segment
+    starts: np.ndarray
+    kinds: np.ndarray
+
+    @classmethod
+    def of(cls, row: np.ndarray, kind: np.ndarray) -> _Segments:
+        order = np.argsort(row, kind="stable")
+        row, kind = row[order], kind[order]
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if row.size else np.zeros(0, np.int64)
+        return cls(row[starts], starts, kind)
+
+    def add_into(self, out: np.ndarray, matrix: np.ndarray, docs: slice, *, sign: int = 1, offset: int = 0) -> None:
+        if not self.kinds.size:
+            return
+        sums = np.add.reduceat(matrix[self.kinds, docs], self.starts, axis=0)
+        target = slice(docs.start - offset, docs.stop - offset)
+        if sign > 0:
+            out[self.rows, target] += sums
+        else:
+            out[self.rows, target] -= sums
 
 
 def _rule(rules: Sequence[Rule], check_id: str) -> Rule:
@@ -366,7 +397,7 @@ class _Layout:
     """Items grouped by table (stably: each table's items stay in document order), and dense instance codes."""
 
     order: np.ndarray
-    sorted_tables: np.ndarray
+    bounds: np.ndarray  # the items of table code t are order[bounds[t]:bounds[t + 1]]
     table_code: dict[str, int]
     kind_instance: np.ndarray
     instance_names: dict[int, str]
@@ -375,28 +406,44 @@ class _Layout:
         code = self.table_code.get(table)
         if code is None:
             return np.zeros(0, np.int64)
-        lo, hi = np.searchsorted(self.sorted_tables, code, "left"), np.searchsorted(self.sorted_tables, code, "right")
-        return self.order[lo:hi]
+        return self.order[self.bounds[code] : self.bounds[code + 1]]
 
 
 def _layout(c: Cells) -> _Layout:
     kind_table, table_code = _dense(c.kinds.get_column("table_id"))
     kind_instance, instance_code = _dense(c.kinds.get_column("instance"))
-    item_table = kind_table[c.kind]
+    # small unsigned codes: numpy sorts them stably by radix, in one pass
+    item_table = kind_table.astype(np.uint8 if len(table_code) < 256 else np.uint16)[c.kind]
     order = np.argsort(item_table, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(item_table, minlength=len(table_code)))]
     names = {code: name for name, code in instance_code.items()}
-    return _Layout(order, item_table[order], table_code, kind_instance, names)
+    return _Layout(order, bounds, table_code, kind_instance, names)
 
 
-def _row_rule(
-    c: Cells, layout: _Layout, members: pl.DataFrame, rule: Rule, docs: Documents
-) -> tuple[pl.DataFrame, pl.DataFrame] | None:
-    """One columns_sum rule over every row of its table: entries (with `failing`) and the failing rows' items."""
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The rows of one columns_sum rule that it applies to, and the items of those that fail."""
+
+    doc: np.ndarray
+    actual: np.ndarray
+    difference: np.ndarray
+    n_values: np.ndarray
+    actual_blank: np.ndarray
+    instance: np.ndarray
+    failing: np.ndarray
+    owner: np.ndarray  # for each involved item, its failing row (numbered among the failing rows)
+    item: np.ndarray
+    checked: np.ndarray
+    sign: np.ndarray
+
+
+def _row_rule(c: Cells, layout: _Layout, members: tuple[np.ndarray, ...], rule: Rule, docs: Documents) -> _Rows | None:
+    """One columns_sum rule over every row of its table."""
+    kinds, checked, signs = members
     nk = c.count.shape[0]
     role = np.full(nk, -1, np.int64)  # -1 not a member, 1 the total column, 0 a part
     sign = np.zeros(nk, np.int64)
-    role[members.get_column("kind").to_numpy()] = members.get_column("checked").to_numpy().astype(np.int64)
-    sign[members.get_column("kind").to_numpy()] = members.get_column("sign").to_numpy()
+    role[kinds], sign[kinds] = checked, signs
     span = layout.items_of(rule.table)  # type: ignore[arg-type]
     sel = span[role[c.kind[span]] >= 0]
     if sel.size == 0:
@@ -410,31 +457,29 @@ def _row_rule(
     k = c.kind[sel]
     is_total = role[k] == 1
     v, p = c.value[sel], c.present[sel]
-    difference = np.add.reduceat(v * np.where(is_total, 1, -sign[k]), starts)
-    printed = np.add.reduceat(p.astype(np.int64), starts)
-    row_doc = d[starts]
-    applies = (printed > 0) & ~_merged_rows(
-        docs, rule, names=layout.instance_names, row_doc=row_doc, row_instance=inst[starts]
-    )
+    actual = np.add.reduceat(np.where(is_total, v, 0), starts)
+    difference = actual - np.add.reduceat(np.where(is_total, 0, v * sign[k]), starts)
+    printed = np.add.reduceat(p.astype(np.int32), starts)
+    row_doc, row_instance = d[starts], inst[starts]
+    applies = (printed > 0) & ~_merged_rows(docs, rule, layout, row_doc, row_instance)
     if rule.condition:
         applies &= docs.condition[rule.condition][row_doc]
-    entries = pl.DataFrame(
-        {
-            "doc": row_doc,
-            "actual": np.add.reduceat(v * is_total, starts),
-            "difference": difference,
-            "n_values": printed.astype(np.int32),
-            "actual_blank": np.add.reduceat((p & is_total).astype(np.int64), starts) == 0,
-            "instance_code": inst[starts],
-            "failing": difference != 0,
-        }
-    ).filter(pl.Series(applies))
-    failing = np.flatnonzero(applies & (difference != 0))
-    owner, pos = _expand(starts[failing], np.r_[starts[1:], sel.size][failing])
-    involved = pl.DataFrame(
-        {"cand": owner, "item": sel[pos], "checked": is_total[pos], "sign": sign[k[pos]], "ref": np.zeros(pos.size)}
+    at = np.flatnonzero(applies)
+    failing = difference[at] != 0
+    owner, pos = _expand(starts[at[failing]], np.r_[starts[1:], sel.size][at[failing]])
+    return _Rows(
+        doc=row_doc[at],
+        actual=actual[at],
+        difference=difference[at],
+        n_values=printed[at],
+        actual_blank=np.add.reduceat((p & is_total).astype(np.int32), starts)[at] == 0,
+        instance=row_instance[at],
+        failing=failing,
+        owner=owner,
+        item=sel[pos],
+        checked=is_total[pos],
+        sign=sign[k[pos]],
     )
-    return entries, involved.cast(INVOLVED)  # type: ignore[arg-type]
 
 
 def row_sums(
@@ -442,31 +487,47 @@ def row_sums(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """columns_sum comparisons, one per printed row: passing entries, failing entries and the failing rows' items."""
     layout = _layout(c)
-    ok, bad, involved = [], [], []
-    n_bad = 0
+    m = plan.members
+    comp_of = m.get_column("comp").to_numpy()
+    arrays = [m.get_column(n).to_numpy() for n in ("kind", "checked", "sign")]
+    done: list[tuple[int, _Rows]] = []
     for comp, check_id in (
         plan.comparisons.filter(pl.col("relation") == "columns_sum").select("comp", "check_id").rows()
     ):
-        done = _row_rule(c, layout, plan.members.filter(pl.col("comp") == comp), _rule(rules, check_id), docs)
-        if done is None:
-            continue
-        entries, cells_of = done
-        entries = entries.with_columns(
-            pl.lit(comp, dtype=pl.Int64).alias("comp"),
-            pl.col("instance_code").replace_strict(layout.instance_names, return_dtype=pl.String).alias("instance"),
-        ).drop("instance_code")
-        ok.append(entries.filter(~pl.col("failing")).drop("failing"))
-        failed = entries.filter(pl.col("failing")).drop("failing")
-        bad.append(failed)
-        involved.append(cells_of.with_columns(pl.col("cand") + n_bad))
-        n_bad += failed.height
-    columns = [*_no_entries().columns, "instance"]
-    none = _no_entries().with_columns(pl.lit("").alias("instance"))
-    return (
-        pl.concat(ok).select(columns) if ok else none,
-        pl.concat(bad).select(columns) if bad else none,
-        pl.concat(involved) if involved else pl.DataFrame(schema=INVOLVED),
+        lo, hi = np.searchsorted(comp_of, comp, "left"), np.searchsorted(comp_of, comp, "right")
+        rows = _row_rule(c, layout, tuple(a[lo:hi] for a in arrays), _rule(rules, check_id), docs)
+        if rows is not None:
+            done.append((comp, rows))
+    if not done:
+        none = _no_entries().with_columns(pl.lit("").alias("instance"))
+        return none, none, pl.DataFrame(schema=INVOLVED)
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(r, name) for _, r in done])
+
+    failing = joined("failing")
+    entries = pl.DataFrame(
+        {
+            "doc": joined("doc"),
+            "comp": np.concatenate([np.full(r.doc.size, comp, np.int64) for comp, r in done]),
+            "actual": joined("actual"),
+            "difference": joined("difference"),
+            "n_values": joined("n_values").astype(np.int32),
+            "actual_blank": joined("actual_blank"),
+            "instance": pl.Series(joined("instance")).replace_strict(layout.instance_names, return_dtype=pl.String),
+        }
     )
+    offsets = np.cumsum([0] + [int(r.failing.sum()) for _, r in done[:-1]])
+    involved = pl.DataFrame(
+        {
+            "cand": np.concatenate([r.owner + o for (_, r), o in zip(done, offsets, strict=True)]),
+            "item": joined("item"),
+            "checked": joined("checked"),
+            "sign": joined("sign"),
+            "ref": np.zeros(sum(r.item.size for _, r in done), np.int16),
+        }
+    ).cast(INVOLVED)  # type: ignore[arg-type]
+    return entries.filter(pl.Series(~failing)), entries.filter(pl.Series(failing)), involved
 
 
 def _dense(values: pl.Series) -> tuple[np.ndarray, dict[str, int]]:
@@ -486,16 +547,17 @@ def _row_starts(d: np.ndarray, inst: np.ndarray, ro: np.ndarray) -> np.ndarray |
 
 
 def _merged_rows(
-    docs: Documents, rule: Rule, *, names: dict[int, str], row_doc: np.ndarray, row_instance: np.ndarray
+    docs: Documents, rule: Rule, layout: _Layout, row_doc: np.ndarray, row_instance: np.ndarray
 ) -> np.ndarray:
     """Rows of a (document, instance) where the source merged a column this rule sums: none can be checked."""
     wanted = [rule.total, *(p.lstrip("-") for p in rule.parts)]  # type: ignore[union-attr]
     hit = docs.unplaced.filter((pl.col("table_id") == rule.table) & pl.col("column").is_in(wanted))
     if hit.is_empty():
         return np.zeros(row_doc.size, bool)
-    code_of = {name: code for code, name in names.items()}
-    blocked = {(d, code_of.get(i, -1)) for d, i in hit.select("doc", "instance").iter_rows()}
-    return np.fromiter(((d, i) in blocked for d, i in zip(row_doc.tolist(), row_instance.tolist(), strict=True)), bool)
+    code_of = {name: code for code, name in layout.instance_names.items()}
+    width = len(code_of) + 1
+    blocked = [d * width + code_of.get(i, width - 1) for d, i in hit.select("doc", "instance").unique().iter_rows()]
+    return np.isin(row_doc * width + row_instance, blocked)
 
 
 # ---------------------------------------------------------------------------------------------------- descriptions
