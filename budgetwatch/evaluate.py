@@ -15,7 +15,7 @@ from functools import reduce
 import numpy as np
 import polars as pl
 
-from budgetwatch import catalogue
+from budgetwatch import catalogue, kernels
 from budgetwatch.identity_plan import TOTAL, Plan, compile_plan, kind_columns
 from budgetwatch.rules import Rule
 
@@ -43,15 +43,13 @@ COMPARISON_COLUMNS: dict[str, pl.DataType] = {
 INVOLVED = {"cand": pl.Int64, "item": pl.Int64, "checked": pl.Boolean, "sign": pl.Int8, "ref": pl.Int16}
 KIND_SUMS = ("rows_sum", "hierarchy", "equal", "cross_rows")
 EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is compared twice, not summed
-DOCUMENT_CHUNK = 512  # documents per gather: bounds the temporary documents × members matrices
-_FIELD = 16  # bits per packed count
 
 
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """The line items of a batch as arrays, and per (document, kind) their count, printed count and summed value."""
+    """The line items of a batch as arrays, in document order, each with its document and kind number."""
 
-    items: pl.DataFrame  # what descriptions need of each item, in item order
+    items: pl.DataFrame  # what descriptions need of each item
     names: pl.Series  # sha256 of each document number
     kinds: pl.DataFrame
     doc: np.ndarray
@@ -62,12 +60,6 @@ class Cells:
     decimals: np.ndarray
     line: np.ndarray
     row_order: np.ndarray
-    count: np.ndarray  # kinds × documents: items
-    printed: np.ndarray  # kinds × documents: items with a printed value
-    tally: np.ndarray | None  # count + printed << 16, where both fit
-    total: np.ndarray
-    first: np.ndarray  # the first item of each (document, kind), -1 where none
-    repeated: pl.DataFrame  # (flat, item) of every item whose (document, kind) holds more than one
 
 
 def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, pl.Series, np.ndarray]:
@@ -105,27 +97,9 @@ def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
 
 
 def cells(items: pl.DataFrame) -> Cells:
-    """The batch as arrays, with kinds × documents matrices (a kind's row is contiguous: gathers copy whole rows)."""
+    """The batch as arrays."""
     items, doc, names, order = _in_document_order(items)
     kind, kinds = _kinds(items)
-    nd, nk = names.len(), kinds.height
-    value = items.get_column("micros").fill_null(0).to_numpy().astype(np.int64)
-    present = ~items.get_column("blank").to_numpy().astype(bool)
-    decimals = items.get_column("decimals").fill_null(2).to_numpy().astype(np.int64)
-    flat = kind * nd + doc
-    count = np.bincount(flat, minlength=nk * nd)
-    printed = np.bincount(flat[present], minlength=nk * nd)
-    total = np.zeros(nk * nd, np.int64)
-    first = np.full(nk * nd, -1, np.int64)
-    index = np.arange(flat.size, dtype=np.int64)
-    single = count[flat] == 1
-    total[flat[single]] = value[single]
-    first[flat[single]] = index[single]
-    repeated = pl.DataFrame({"flat": flat[~single], "item": index[~single]})
-    if repeated.height:
-        np.add.at(total, flat[~single], value[~single])
-        first[flat[~single]] = np.iinfo(np.int64).max
-        np.minimum.at(first, flat[~single], index[~single])
     return Cells(
         items=items.select("table_id", pl.col("instance").fill_null(""), "label", "code", "column_key", "line"),
         names=names,
@@ -133,17 +107,11 @@ def cells(items: pl.DataFrame) -> Cells:
         doc=doc,
         kind=kind,
         order=order,
-        value=value,
-        present=present,
-        decimals=decimals,
+        value=items.get_column("micros").fill_null(0).to_numpy().astype(np.int64),
+        present=~items.get_column("blank").to_numpy().astype(bool),
+        decimals=items.get_column("decimals").fill_null(2).to_numpy().astype(np.int64),
         line=items.get_column("line").fill_null(-1).to_numpy().astype(np.int64),
         row_order=items.get_column("row_order").fill_null(0).to_numpy().astype(np.int64),
-        count=count.reshape(nk, nd),
-        printed=printed.reshape(nk, nd),
-        tally=(count + (printed << _FIELD)).reshape(nk, nd) if count.max(initial=0) < (1 << (_FIELD - 1)) else None,
-        total=total.reshape(nk, nd),
-        first=first.reshape(nk, nd),
-        repeated=repeated,
     )
 
 
@@ -158,6 +126,36 @@ def _plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
             _PLANS.pop(next(iter(_PLANS)))
         _PLANS[key] = compile_plan(kinds, rules)
     return _PLANS[key]
+
+
+@dataclass(frozen=True, slots=True)
+class _ByKind:
+    """Members of some comparisons as compressed rows by kind: the members of kind k are ptr[k]:ptr[k + 1]."""
+
+    ptr: np.ndarray
+    comp: np.ndarray  # numbered 0 … n-1 among these comparisons
+    checked: np.ndarray
+    sign: np.ndarray
+    ref: np.ndarray
+    slot: np.ndarray  # equal rules: the (comparison, CellRef) pair, numbered; else -1
+
+    @classmethod
+    def of(cls, members: pl.DataFrame, n_kinds: int, local: np.ndarray) -> _ByKind:
+        ordered = members.sort("kind", "comp", "ref", maintain_order=True)
+        kind = ordered.get_column("kind").to_numpy().astype(np.int64)
+        comp = np.searchsorted(local, ordered.get_column("comp").to_numpy())
+        ref = ordered.get_column("ref").to_numpy().astype(np.int64)
+        slotted = ordered.get_column("slotted").to_numpy()
+        slot = np.full(kind.size, -1, np.int64)
+        slot[slotted] = np.unique(comp[slotted] * 1024 + ref[slotted], return_inverse=True)[1]
+        return cls(
+            ptr=np.r_[0, np.cumsum(np.bincount(kind, minlength=n_kinds))].astype(np.int64),
+            comp=comp.astype(np.int64),
+            checked=ordered.get_column("checked").to_numpy().astype(np.bool_),
+            sign=ordered.get_column("sign").to_numpy().astype(np.int64),
+            ref=ref.astype(np.int16),
+            slot=slot,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------- documents
@@ -200,7 +198,7 @@ def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, pl.Series]) 
 
 def _blocked(plan: Plan, docs: Documents, nd: int, local: np.ndarray) -> np.ndarray:
     """documents × comparisons: sums down a column the source merged somewhere (rows_sum, hierarchy)."""
-    out = np.zeros((local.size, nd), bool)
+    out = np.zeros((nd, local.size), bool)
     if docs.unplaced.is_empty():
         return out
     comps = plan.comparisons.filter(pl.col("relation").is_in(EACH_CHECKED)).select(
@@ -210,135 +208,93 @@ def _blocked(plan: Plan, docs: Documents, nd: int, local: np.ndarray) -> np.ndar
     position = np.full(plan.comparisons.height, -1, np.int64)
     position[local] = np.arange(local.size)
     d, j = hit.get_column("doc").to_numpy(), position[hit.get_column("comp").to_numpy()]
-    out[j[j >= 0], d[j >= 0]] = True
+    out[d[j >= 0], j[j >= 0]] = True
     return out
 
 
 # ---------------------------------------------------------------------------------------------------- kind sums
 
 
-def _segment_sums(matrix: np.ndarray, columns: np.ndarray, weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    return np.add.reduceat(matrix[:, columns] * weights, starts, axis=1)
+@dataclass(frozen=True, slots=True)
+class KindSums:
+    """The rows_sum, hierarchy, equal and cross_rows comparisons that apply, and how to find their items."""
+
+    passing: pl.DataFrame
+    failing: pl.DataFrame  # failing, or a checked cell printed more than once: to describe
+    by_kind: _ByKind
+    local: np.ndarray  # comparison number of each local column
 
 
-def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Comparisons of rows_sum, hierarchy, equal and cross_rows: every (document, comparison) that applies.
-
-    Returns the passing ones (with their values) and the candidates to describe: failing, or a checked cell repeated.
-    """
+def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> KindSums:
+    """Every (document, comparison) of the kind-sum relations that applies, summed in one pass over the items."""
     meta = plan.comparisons
-    m = plan.members
-    m = m.filter(pl.col("comp").is_in(meta.filter(pl.col("relation").is_in(KIND_SUMS)).get_column("comp").implode()))
-    nd = c.count.shape[1]
+    wanted = meta.filter(pl.col("relation").is_in(KIND_SUMS))
+    m = plan.members.join(wanted.select("comp", "relation"), on="comp").with_columns(
+        (pl.col("relation") == "equal").alias("slotted")
+    )
+    nd, local = c.names.len(), wanted.get_column("comp").to_numpy().astype(np.int64)
+    by_kind = _ByKind.of(m, c.kinds.height, local)
     if m.is_empty() or nd == 0:
-        return _no_entries(), _no_entries()
-    comp = m.get_column("comp").to_numpy().astype(np.int64)
-    kind = m.get_column("kind").to_numpy().astype(np.int64)
-    checked = m.get_column("checked").to_numpy()
-    sign = m.get_column("sign").to_numpy().astype(np.int64)
-    local = np.unique(comp)  # the comparisons, in order; row j of every result below is local[j]
-    row_of = np.searchsorted(local, comp)
-    # each role summed over its own members (no multiplications): the checked cells, the parts added, those taken away
-    groups = {
-        name: _Segments.of(row_of[mask], kind[mask])
-        for name, mask in (("checked", checked), ("added", ~checked & (sign > 0)), ("taken", ~checked & (sign < 0)))
-    }
-    parts = _Segments.of(row_of[~checked], kind[~checked])
-    longest = max(int(np.bincount(row_of[checked]).max(initial=0)), int(np.bincount(row_of[~checked]).max(initial=0)))
-    packable = c.tally is not None and int(c.count.max(initial=0)) * longest < (1 << (_FIELD - 1))
-    actual = np.zeros((local.size, nd), np.int64)
-    expected = np.zeros((local.size, nd), np.int64)
-    counts = np.zeros((4, local.size, nd), np.int64)  # checked rows, checked printed, part rows, part printed
-    for lo in range(0, nd, DOCUMENT_CHUNK):
-        docs_here = slice(lo, lo + DOCUMENT_CHUNK)
-        groups["checked"].add_into(actual, c.total, docs_here)
-        groups["added"].add_into(expected, c.total, docs_here)
-        groups["taken"].add_into(expected, c.total, docs_here, sign=-1)
-        for f, segments in ((0, groups["checked"]), (2, parts)):
-            if packable:
-                packed = np.zeros((local.size, min(nd, lo + DOCUMENT_CHUNK) - lo), np.int64)
-                segments.add_into(packed, c.tally, docs_here, offset=lo)  # type: ignore[arg-type]
-                counts[f, :, docs_here] = packed & ((1 << _FIELD) - 1)
-                counts[f + 1, :, docs_here] = packed >> _FIELD
-            else:
-                segments.add_into(counts[f], c.count, docs_here)
-                segments.add_into(counts[f + 1], c.printed, docs_here)
-    difference = actual - expected
+        return KindSums(_no_entries(), _no_entries(), by_kind, local)
+    n_slots = int(by_kind.slot.max(initial=-1)) + 1
+    actual, expected, counts, found = kernels.kind_sums(
+        c.doc, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
+        nd, local.size, n_slots,
+    )  # fmt: skip
     checked_rows, checked_printed, part_rows, part_printed = counts
     printed = checked_printed + part_printed
     applies = printed > 0
-    relation = meta.get_column("relation").to_numpy()[local]
+    relation = wanted.get_column("relation").to_numpy()
     summing = np.isin(relation, EACH_CHECKED)
-    applies[summing] &= (checked_rows[summing] > 0) & (part_rows[summing] > 0)
+    applies[:, summing] &= (checked_rows[:, summing] > 0) & (part_rows[:, summing] > 0)
     applies &= ~_blocked(plan, docs, nd, local)
-    checks = meta.get_column("check_id").to_numpy()[local]
+    slots = _slots(by_kind)
     for j in np.flatnonzero(relation == "equal"):
-        applies[j] &= _refs_found(c, m, int(local[j]), _rule(rules, checks[j]), docs)
-    needs = meta.get_column("needs").to_numpy()[local]
+        rule = _rule(rules, wanted.get_column("check_id")[int(j)])
+        for k, ref in enumerate([*rule.left, *rule.right]):  # type: ignore[misc]
+            here = found[:, slots[(int(j), k)]] > 0 if (int(j), k) in slots else np.zeros(nd, bool)
+            applies[:, j] &= here | docs.status(ref.table, ("declared_empty",))
+    needs = wanted.get_column("needs").to_numpy()
     for j in np.flatnonzero(relation == "cross_rows"):
         for table in needs[j].split("|"):
-            applies[j] &= docs.status(table, ("parsed", "declared_empty"))
-    conditions = meta.get_column("condition").to_numpy()[local]
+            applies[:, j] &= docs.status(table, ("parsed", "declared_empty"))
+    conditions = wanted.get_column("condition").to_numpy()
     for j in np.flatnonzero(conditions != None):  # noqa: E711 (numpy object array)
-        applies[j] &= docs.condition[conditions[j]]
+        applies[:, j] &= docs.condition[conditions[j]]
     at = np.flatnonzero(applies)
-    j, d = np.divmod(at, nd)
-    repeated = (checked_rows.take(at) > 1) & summing[j]
-    failing = (difference.take(at) != 0) | repeated
+    d, j = np.divmod(at, local.size)
+    difference = actual.take(at) - expected.take(at)
+    failing = (difference != 0) | ((checked_rows.take(at) > 1) & summing[j])
     columns = {
         "doc": d,
         "comp": local[j],
         "actual": actual.take(at),
-        "difference": difference.take(at),
+        "difference": difference,
         "n_values": printed.take(at).astype(np.int32),
         "actual_blank": checked_printed.take(at) == 0,
     }
-    return (
+    return KindSums(
         pl.DataFrame({k: v[~failing] for k, v in columns.items()}),
         pl.DataFrame({k: v[failing] for k, v in columns.items()}),
+        by_kind,
+        local,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Segments:
-    """Member kinds grouped by result row: rows[j] receives the sum of its kinds' matrix rows."""
-
-    rows: np.ndarray  # the result row of each segment
-    starts: np.ndarray
-    kinds: np.ndarray
-
-    @classmethod
-    def of(cls, row: np.ndarray, kind: np.ndarray) -> _Segments:
-        order = np.argsort(row, kind="stable")
-        row, kind = row[order], kind[order]
-        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]]) if row.size else np.zeros(0, np.int64)
-        return cls(row[starts], starts, kind)
-
-    def add_into(self, out: np.ndarray, matrix: np.ndarray, docs: slice, *, sign: int = 1, offset: int = 0) -> None:
-        if not self.kinds.size:
-            return
-        sums = np.add.reduceat(matrix[self.kinds, docs], self.starts, axis=0)
-        target = slice(docs.start - offset, docs.stop - offset)
-        if sign > 0:
-            out[self.rows, target] += sums
-        else:
-            out[self.rows, target] -= sums
+def _slots(by_kind: _ByKind) -> dict[tuple[int, int], int]:
+    """(local comparison, CellRef number) → its slot among the equal rules' references."""
+    at = by_kind.slot >= 0
+    return dict(
+        zip(
+            zip(by_kind.comp[at].tolist(), by_kind.ref[at].tolist(), strict=True),
+            by_kind.slot[at].tolist(),
+            strict=True,
+        )
+    )
 
 
 def _rule(rules: Sequence[Rule], check_id: str) -> Rule:
     return next(r for r in rules if r.id == check_id)
-
-
-def _refs_found(c: Cells, members: pl.DataFrame, comp: int, rule: Rule, docs: Documents) -> np.ndarray:
-    """Per document: every CellRef of an equal rule has a cell, or its table is declared empty there."""
-    refs = [*rule.left, *rule.right]  # type: ignore[misc]
-    own = members.filter(pl.col("comp") == comp)
-    found = np.ones(c.count.shape[1], bool)
-    for k, ref in enumerate(refs):
-        kinds = own.filter(pl.col("ref") == k).get_column("kind").to_numpy().astype(np.int64)
-        here = c.count[kinds].sum(axis=0) > 0 if kinds.size else np.zeros(c.count.shape[1], bool)
-        found &= here | docs.status(ref.table, ("declared_empty",))
-    return found
 
 
 def _no_entries() -> pl.DataFrame:
@@ -362,202 +318,111 @@ def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return owner, np.arange(int(lengths.sum())) - np.repeat(before, lengths) + np.repeat(starts, lengths)
 
 
-def kind_sum_cells(c: Cells, plan: Plan, bad: pl.DataFrame) -> pl.DataFrame:
-    """Every item of each candidate (numbered by its row in `bad`): (cand, item, checked, sign, ref)."""
-    m = plan.members
-    member_comp = m.get_column("comp").to_numpy().astype(np.int64)
-    wanted = bad.get_column("comp").to_numpy()
-    cand, pos = _expand(np.searchsorted(member_comp, wanted, "left"), np.searchsorted(member_comp, wanted, "right"))
-    d = bad.get_column("doc").to_numpy()[cand]
-    k = m.get_column("kind").to_numpy().astype(np.int64)[pos]
-    n = c.count[k, d]
-    frame = pl.DataFrame(
-        {
-            "cand": cand,
-            "item": c.first[k, d],
-            "flat": k * c.count.shape[1] + d,
-            "checked": m.get_column("checked").to_numpy()[pos],
-            "sign": m.get_column("sign").to_numpy()[pos],
-            "ref": m.get_column("ref").to_numpy()[pos],
-            "n": n,
-        }
-    ).filter(pl.col("n") > 0)
-    several = frame.filter(pl.col("n") > 1)
-    if several.height:
-        several = several.drop("item").join(c.repeated, on="flat").select(frame.columns)
-        frame = pl.concat([frame.filter(pl.col("n") == 1), several])
-    return frame.drop("flat", "n")
+def kind_sum_cells(c: Cells, sums: KindSums) -> pl.DataFrame:
+    """Every item of each candidate (numbered by its row in `sums.failing`): (cand, item, checked, sign, ref)."""
+    bad = sums.failing
+    candidate = np.full((c.names.len(), sums.local.size), -1, np.int64)
+    candidate[bad.get_column("doc").to_numpy(), np.searchsorted(sums.local, bad.get_column("comp").to_numpy())] = (
+        np.arange(bad.height)
+    )
+    b = sums.by_kind
+    cand, item, checked, sign, ref = kernels.involved(c.doc, c.kind, b.ptr, b.comp, b.checked, b.sign, b.ref, candidate)
+    return pl.DataFrame({"cand": cand, "item": item, "checked": checked, "sign": sign, "ref": ref})
 
 
 # ---------------------------------------------------------------------------------------------------- row sums
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """Items grouped by table (stably: each table's items stay in document order), and dense instance codes."""
-
-    order: np.ndarray
-    bounds: np.ndarray  # the items of table code t are order[bounds[t]:bounds[t + 1]]
-    table_code: dict[str, int]
-    kind_instance: np.ndarray
-    instance_names: dict[int, str]
-
-    def items_of(self, table: str) -> np.ndarray:
-        code = self.table_code.get(table)
-        if code is None:
-            return np.zeros(0, np.int64)
-        return self.order[self.bounds[code] : self.bounds[code + 1]]
-
-
-def _layout(c: Cells) -> _Layout:
-    kind_table, table_code = _dense(c.kinds.get_column("table_id"))
-    kind_instance, instance_code = _dense(c.kinds.get_column("instance"))
-    # small unsigned codes: numpy sorts them stably by radix, in one pass
-    item_table = kind_table.astype(np.uint8 if len(table_code) < 256 else np.uint16)[c.kind]
-    order = np.argsort(item_table, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(item_table, minlength=len(table_code)))]
-    names = {code: name for name, code in instance_code.items()}
-    return _Layout(order, bounds, table_code, kind_instance, names)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """The rows of one columns_sum rule that it applies to, and the items of those that fail."""
-
-    doc: np.ndarray
-    actual: np.ndarray
-    difference: np.ndarray
-    n_values: np.ndarray
-    actual_blank: np.ndarray
-    instance: np.ndarray
-    failing: np.ndarray
-    owner: np.ndarray  # for each involved item, its failing row (numbered among the failing rows)
-    item: np.ndarray
-    checked: np.ndarray
-    sign: np.ndarray
-
-
-def _row_rule(c: Cells, layout: _Layout, members: tuple[np.ndarray, ...], rule: Rule, docs: Documents) -> _Rows | None:
-    """One columns_sum rule over every row of its table."""
-    kinds, checked, signs = members
-    nk = c.count.shape[0]
-    role = np.full(nk, -1, np.int64)  # -1 not a member, 1 the total column, 0 a part
-    sign = np.zeros(nk, np.int64)
-    role[kinds], sign[kinds] = checked, signs
-    span = layout.items_of(rule.table)  # type: ignore[arg-type]
-    sel = span[role[c.kind[span]] >= 0]
-    if sel.size == 0:
-        return None
-    d, inst, ro = c.doc[sel], layout.kind_instance[c.kind[sel]], c.row_order[sel]
-    starts = _row_starts(d, inst, ro)
-    if starts is None:  # a row's cells are not one run: put them together, keeping their order
-        sel = sel[np.lexsort((ro, inst, d))]
-        d, inst, ro = c.doc[sel], layout.kind_instance[c.kind[sel]], c.row_order[sel]
-        starts = np.flatnonzero(np.r_[True, (d[1:] != d[:-1]) | (inst[1:] != inst[:-1]) | (ro[1:] != ro[:-1])])
-    k = c.kind[sel]
-    is_total = role[k] == 1
-    v, p = c.value[sel], c.present[sel]
-    actual = np.add.reduceat(np.where(is_total, v, 0), starts)
-    difference = actual - np.add.reduceat(np.where(is_total, 0, v * sign[k]), starts)
-    printed = np.add.reduceat(p.astype(np.int32), starts)
-    row_doc, row_instance = d[starts], inst[starts]
-    applies = (printed > 0) & ~_merged_rows(docs, rule, layout, row_doc, row_instance)
-    if rule.condition:
-        applies &= docs.condition[rule.condition][row_doc]
-    at = np.flatnonzero(applies)
-    failing = difference[at] != 0
-    owner, pos = _expand(starts[at[failing]], np.r_[starts[1:], sel.size][at[failing]])
-    return _Rows(
-        doc=row_doc[at],
-        actual=actual[at],
-        difference=difference[at],
-        n_values=printed[at],
-        actual_blank=np.add.reduceat((p & is_total).astype(np.int32), starts)[at] == 0,
-        instance=row_instance[at],
-        failing=failing,
-        owner=owner,
-        item=sel[pos],
-        checked=is_total[pos],
-        sign=sign[k[pos]],
-    )
 
 
 def row_sums(
     c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """columns_sum comparisons, one per printed row: passing entries, failing entries and the failing rows' items."""
-    layout = _layout(c)
-    m = plan.members
-    comp_of = m.get_column("comp").to_numpy()
-    arrays = [m.get_column(n).to_numpy() for n in ("kind", "checked", "sign")]
-    done: list[tuple[int, _Rows]] = []
-    for comp, check_id in (
-        plan.comparisons.filter(pl.col("relation") == "columns_sum").select("comp", "check_id").rows()
-    ):
-        lo, hi = np.searchsorted(comp_of, comp, "left"), np.searchsorted(comp_of, comp, "right")
-        rows = _row_rule(c, layout, tuple(a[lo:hi] for a in arrays), _rule(rules, check_id), docs)
-        if rows is not None:
-            done.append((comp, rows))
-    if not done:
-        none = _no_entries().with_columns(pl.lit("").alias("instance"))
+    wanted = plan.comparisons.filter(pl.col("relation") == "columns_sum")
+    none = _no_entries().with_columns(pl.lit("").alias("instance"))
+    if wanted.is_empty() or not c.kind.size:
         return none, none, pl.DataFrame(schema=INVOLVED)
-
-    def joined(name: str) -> np.ndarray:
-        return np.concatenate([getattr(r, name) for _, r in done])
-
-    failing = joined("failing")
+    local = wanted.get_column("comp").to_numpy().astype(np.int64)
+    m = plan.members.join(wanted.select("comp"), on="comp").sort("kind", "comp")
+    kind = m.get_column("kind").to_numpy().astype(np.int64)
+    rule_of = np.searchsorted(local, m.get_column("comp").to_numpy())
+    ptr = np.r_[0, np.cumsum(np.bincount(kind, minlength=c.kinds.height))].astype(np.int64)
+    checked = m.get_column("checked").to_numpy().astype(np.bool_)
+    sign = m.get_column("sign").to_numpy().astype(np.int64)
+    table_of, instance_names = _table_instances(c.kinds)
+    arrays = (c.doc, c.kind, c.value, c.present, c.row_order)
+    result = kernels.row_sums(*arrays, table_of, ptr, rule_of, checked, sign, local.size)
+    order = None
+    if not result[-1]:  # a row's cells came apart: put each row together (stably) and sum again
+        order = np.lexsort((c.row_order, table_of[c.kind], c.doc))
+        arrays = tuple(a[order] for a in arrays)
+        result = kernels.row_sums(*arrays, table_of, ptr, rule_of, checked, sign, local.size)
+    rule, start, end, actual, expected, printed, total_printed, _ = result
+    first = start if order is None else order[start]
+    row_doc = c.doc[first]
+    row_instance = table_of[c.kind[first]]
+    applies = printed > 0
+    for j, check_id in enumerate(wanted.get_column("check_id").to_list()):
+        r = _rule(rules, check_id)
+        mine = rule == j
+        applies[mine] &= ~_merged_rows(docs, r, instance_names, row_doc[mine], row_instance[mine])
+        if r.condition:
+            applies[mine] &= docs.condition[r.condition][row_doc[mine]]
+    at = np.flatnonzero(applies)
+    difference = actual[at] - expected[at]
     entries = pl.DataFrame(
         {
-            "doc": joined("doc"),
-            "comp": np.concatenate([np.full(r.doc.size, comp, np.int64) for comp, r in done]),
-            "actual": joined("actual"),
-            "difference": joined("difference"),
-            "n_values": joined("n_values").astype(np.int32),
-            "actual_blank": joined("actual_blank"),
-            "instance": pl.Series(joined("instance")).replace_strict(layout.instance_names, return_dtype=pl.String),
+            "doc": row_doc[at],
+            "comp": local[rule[at]],
+            "actual": actual[at],
+            "difference": difference,
+            "n_values": printed[at].astype(np.int32),
+            "actual_blank": total_printed[at] == 0,
+            "instance": pl.Series(row_instance[at]).replace_strict(instance_names, return_dtype=pl.String),
         }
     )
-    offsets = np.cumsum([0] + [int(r.failing.sum()) for _, r in done[:-1]])
+    failing = difference != 0
+    bad_rows = at[failing]
+    owner, pos = _expand(start[bad_rows], end[bad_rows])
+    items = pos if order is None else order[pos]
+    # keep the items of each failing row that its rule sums
+    member = np.zeros((c.kinds.height, local.size), np.int8)  # 0 not a member, 1 a part, 2 the total column
+    member[kind, rule_of] = np.where(checked, 2, 1)
+    signs = np.zeros((c.kinds.height, local.size), np.int64)
+    signs[kind, rule_of] = sign
+    row_rule = rule[bad_rows][owner]
+    role = member[c.kind[items], row_rule]
+    keep = role > 0
     involved = pl.DataFrame(
         {
-            "cand": np.concatenate([r.owner + o for (_, r), o in zip(done, offsets, strict=True)]),
-            "item": joined("item"),
-            "checked": joined("checked"),
-            "sign": joined("sign"),
-            "ref": np.zeros(sum(r.item.size for _, r in done), np.int16),
+            "cand": owner[keep],
+            "item": items[keep],
+            "checked": role[keep] == 2,
+            "sign": signs[c.kind[items[keep]], row_rule[keep]],
+            "ref": np.zeros(int(keep.sum()), np.int16),
         }
     ).cast(INVOLVED)  # type: ignore[arg-type]
     return entries.filter(pl.Series(~failing)), entries.filter(pl.Series(failing)), involved
 
 
-def _dense(values: pl.Series) -> tuple[np.ndarray, dict[str, int]]:
-    """Small dense codes for a few distinct strings, and the code of each string."""
-    codes = (values.rank("dense") - 1).to_numpy().astype(np.int64)
-    return codes, dict(zip(values.to_list(), codes.tolist(), strict=True))
-
-
-def _row_starts(d: np.ndarray, inst: np.ndarray, ro: np.ndarray) -> np.ndarray | None:
-    """Where each row's run of cells starts, or None when some row's cells are not one contiguous run."""
-    change = np.r_[True, (d[1:] != d[:-1]) | (inst[1:] != inst[:-1]) | (ro[1:] != ro[:-1])]
-    starts = np.flatnonzero(change)
-    span = int(ro.max()) - int(ro.min()) + 1
-    key = (d * (int(inst.max()) + 1) + inst) * span + (ro - int(ro.min()))
-    distinct = np.count_nonzero(np.bincount(key))
-    return starts if distinct == starts.size else None
+def _table_instances(kinds: pl.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
+    """A small code per (table, instance) of each kind, and each code's instance."""
+    pairs = kinds.select("table_id", "instance")
+    code = (pairs.select(pl.struct("table_id", "instance").rank("dense")).to_series() - 1).to_numpy()
+    names = dict(zip(code.tolist(), pairs.get_column("instance").to_list(), strict=True))
+    return code.astype(np.int64), names
 
 
 def _merged_rows(
-    docs: Documents, rule: Rule, layout: _Layout, row_doc: np.ndarray, row_instance: np.ndarray
+    docs: Documents, rule: Rule, instance_names: dict[int, str], row_doc: np.ndarray, row_instance: np.ndarray
 ) -> np.ndarray:
     """Rows of a (document, instance) where the source merged a column this rule sums: none can be checked."""
     wanted = [rule.total, *(p.lstrip("-") for p in rule.parts)]  # type: ignore[union-attr]
     hit = docs.unplaced.filter((pl.col("table_id") == rule.table) & pl.col("column").is_in(wanted))
     if hit.is_empty():
         return np.zeros(row_doc.size, bool)
-    code_of = {name: code for code, name in layout.instance_names.items()}
-    width = len(code_of) + 1
-    blocked = [d * width + code_of.get(i, width - 1) for d, i in hit.select("doc", "instance").unique().iter_rows()]
-    return np.isin(row_doc * width + row_instance, blocked)
+    names = np.array([instance_names[i] for i in row_instance.tolist()], dtype=object)
+    blocked = set(hit.select("doc", "instance").unique().iter_rows())
+    return np.fromiter(((d, n) in blocked for d, n in zip(row_doc.tolist(), names, strict=True)), bool, row_doc.size)
 
 
 # ---------------------------------------------------------------------------------------------------- descriptions
@@ -763,9 +628,10 @@ def evaluate(
     c = cells(items)
     plan = _plan(c.kinds, rules)
     docs = documents(c, tables, conditions)
-    ok_kinds, bad_kinds = kind_sums(c, plan, docs, rules)
+    sums = kind_sums(c, plan, docs, rules)
+    ok_kinds, bad_kinds = sums.passing, sums.failing
     ok_rows, bad_rows, row_cells = row_sums(c, plan, docs, rules)
-    kind_cells = kind_sum_cells(c, plan, bad_kinds)
+    kind_cells = kind_sum_cells(c, sums)
     bad = pl.concat([bad_kinds.with_columns(pl.lit(None, dtype=pl.String).alias("instance")), bad_rows])
     involved = pl.concat(
         [

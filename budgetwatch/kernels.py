@@ -1,0 +1,149 @@
+"""Compiled loops over the line items of a batch: one pass sums every identity of every document.
+
+Each item is visited once and added into the comparisons its kind takes part in (a kind's members, as compressed rows:
+the members of kind k are ptr[k]:ptr[k + 1]). Exact int64 throughout; numba compiles the loops once per machine
+(`cache=True`) and they run at native speed, where the same work as array operations re-reads memory many times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def kind_sums(doc, kind, value, present, ptr, comp, checked, sign, slot, n_docs, n_comps, n_slots):  # noqa: PLR0917
+    """Per (document, comparison): Σ checked values, Σ signed part values, and rows / printed rows of each role.
+
+    `slot` numbers the (comparison, CellRef) pairs of equal rules (-1 elsewhere): `found` counts their rows.
+    """
+    actual = np.zeros((n_docs, n_comps), np.int64)
+    expected = np.zeros((n_docs, n_comps), np.int64)
+    counts = np.zeros((4, n_docs, n_comps), np.int32)  # checked rows, checked printed, part rows, part printed
+    found = np.zeros((n_docs, max(n_slots, 1)), np.int32)
+    for i in range(doc.size):
+        d, k, v, p = doc[i], kind[i], value[i], present[i]
+        for m in range(ptr[k], ptr[k + 1]):
+            c = comp[m]
+            if checked[m]:
+                actual[d, c] += v
+                counts[0, d, c] += 1
+                if p:
+                    counts[1, d, c] += 1
+            else:
+                expected[d, c] += v * sign[m]
+                counts[2, d, c] += 1
+                if p:
+                    counts[3, d, c] += 1
+            if slot[m] >= 0:
+                found[d, slot[m]] += 1
+    return actual, expected, counts, found
+
+
+@njit(cache=True, nogil=True)
+def involved(doc, kind, ptr, comp, checked, sign, ref, candidate):  # noqa: PLR0917
+    """Every item of each candidate comparison (`candidate[d, c]` ≥ 0 numbers it): candidate, item, role, sign, ref."""
+    total = 0
+    for i in range(doc.size):
+        for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
+            if candidate[doc[i], comp[m]] >= 0:
+                total += 1
+    out_cand = np.empty(total, np.int64)
+    out_item = np.empty(total, np.int64)
+    out_checked = np.empty(total, np.bool_)
+    out_sign = np.empty(total, np.int8)
+    out_ref = np.empty(total, np.int16)
+    n = 0
+    for i in range(doc.size):
+        for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
+            c = candidate[doc[i], comp[m]]
+            if c >= 0:
+                out_cand[n], out_item[n], out_checked[n], out_sign[n], out_ref[n] = c, i, checked[m], sign[m], ref[m]
+                n += 1
+    return out_cand, out_item, out_checked, out_sign, out_ref
+
+
+@njit(cache=True, nogil=True)
+def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked, sign, n_rules):  # noqa: PLR0915, PLR0917
+    """Per printed row and columns_sum rule: Σ total-column values, Σ signed part values, printed values and totals.
+
+    A row is a run of items of one document, table (instance) and row order. Returns the rows (rule, first item, end,
+    sums) and whether every row's cells came as one run (else the caller sorts the items and calls again).
+    """
+    size = 0  # at most one row per item and rule it takes part in
+    for i in range(doc.size):
+        size += ptr[kind[i] + 1] - ptr[kind[i]]
+    out_rule = np.empty(size, np.int64)
+    out_start = np.empty(size, np.int64)
+    out_end = np.empty(size, np.int64)
+    out_actual = np.empty(size, np.int64)
+    out_expected = np.empty(size, np.int64)
+    out_printed = np.empty(size, np.int32)
+    out_total_printed = np.empty(size, np.int32)
+    actual = np.zeros(n_rules, np.int64)
+    expected = np.zeros(n_rules, np.int64)
+    printed = np.zeros(n_rules, np.int32)
+    total_printed = np.zeros(n_rules, np.int32)
+    seen = np.zeros(n_rules, np.bool_)
+    touched = np.empty(n_rules, np.int64)
+    n_touched = 0
+    # rows of a table come in increasing order within a document: a row order met again means a row came apart
+    last_row = np.full(int(table_of.max()) + 1 if table_of.size else 1, -1, np.int64)
+    current_doc = -1
+    contiguous = True
+    n = 0
+    start = 0
+    for i in range(doc.size + 1):
+        boundary = i == doc.size
+        if not boundary and i > start:
+            boundary = (
+                doc[i] != doc[start] or table_of[kind[i]] != table_of[kind[start]] or row_order[i] != row_order[start]
+            )
+        if boundary and i > start:
+            if doc[start] != current_doc:
+                last_row[:] = -1
+                current_doc = doc[start]
+            t = table_of[kind[start]]
+            if row_order[start] <= last_row[t]:
+                contiguous = False
+            last_row[t] = row_order[start]
+            for x in range(n_touched):
+                r = touched[x]
+                out_rule[n], out_start[n], out_end[n] = r, start, i
+                out_actual[n], out_expected[n] = actual[r], expected[r]
+                out_printed[n], out_total_printed[n] = printed[r], total_printed[r]
+                n += 1
+                actual[r] = 0
+                expected[r] = 0
+                printed[r] = 0
+                total_printed[r] = 0
+                seen[r] = False
+            n_touched = 0
+            start = i
+        if i == doc.size:
+            break
+        k = kind[i]
+        for m in range(ptr[k], ptr[k + 1]):
+            r = rule[m]
+            if not seen[r]:
+                seen[r] = True
+                touched[n_touched] = r
+                n_touched += 1
+            if checked[m]:
+                actual[r] += value[i]
+                if present[i]:
+                    total_printed[r] += 1
+            else:
+                expected[r] += value[i] * sign[m]
+            if present[i]:
+                printed[r] += 1
+    return (
+        out_rule[:n],
+        out_start[:n],
+        out_end[:n],
+        out_actual[:n],
+        out_expected[:n],
+        out_printed[:n],
+        out_total_printed[:n],
+        contiguous,
+    )
