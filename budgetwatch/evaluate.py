@@ -8,6 +8,7 @@ row's cells. Only the comparisons that fail, or whose checked cell is printed tw
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import reduce
@@ -40,6 +41,7 @@ COMPARISON_COLUMNS: dict[str, pl.DataType] = {
     # a failing comparison's other printed cells, as rows of the line items given (the checked cell is the row itself)
     "cells": pl.List(pl.Int64()),
 }
+RAN = {"sha256": pl.String, "check_id": pl.String}
 INVOLVED = {"cand": pl.Int64, "item": pl.Int64, "checked": pl.Boolean, "sign": pl.Int8, "ref": pl.Int16}
 KIND_SUMS = ("rows_sum", "hierarchy", "equal", "cross_rows")
 EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is compared twice, not summed
@@ -65,14 +67,14 @@ class Cells:
 def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, pl.Series, np.ndarray]:
     """Number the documents; their items are contiguous as extracted, and sorted here (stably) when they are not."""
     sha = items.get_column("sha256")
-    doc = sha.rle_id().to_numpy().astype(np.int64)
+    doc = sha.rle_id().to_numpy()
     starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
     names = sha.gather(starts)
     if names.n_unique() == names.len():
         return items, doc, names, np.arange(items.height, dtype=np.int64)
     order = items.select(pl.arg_sort_by("sha256", maintain_order=True)).to_series().to_numpy().astype(np.int64)
     items = items[order]
-    doc = items.get_column("sha256").rle_id().to_numpy().astype(np.int64)
+    doc = items.get_column("sha256").rle_id().to_numpy()
     starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
     return items, doc, items.get_column("sha256").gather(starts), order
 
@@ -84,16 +86,9 @@ def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     # hundreds, so a collision (about n²/2⁶⁵) is not a concern; hashing column by column is twice as fast as by row
     hashes = [pl.col(name).hash(seed=k + 1) for k, name in enumerate(attrs.columns)]
     hashed = attrs.select(reduce(lambda a, b: a.xor(b), hashes).alias("h")).get_column("h")
-    first = hashed.is_first_distinct()
-    kinds = attrs.filter(first).with_columns(hashed.filter(first).alias("h")).with_row_index("kind")
-    kind = (
-        hashed.to_frame()
-        .join(kinds.select("h", "kind"), on="h", how="left", maintain_order="left")
-        .get_column("kind")
-        .to_numpy()
-        .astype(np.int64)
-    )
-    return kind, kinds.drop("h")
+    kind, first = kernels.number_distinct(hashed.to_numpy())
+    kinds = attrs.gather(first).with_row_index("kind")
+    return kind, kinds
 
 
 def cells(items: pl.DataFrame) -> Cells:
@@ -107,25 +102,31 @@ def cells(items: pl.DataFrame) -> Cells:
         doc=doc,
         kind=kind,
         order=order,
-        value=items.get_column("micros").fill_null(0).to_numpy().astype(np.int64),
-        present=~items.get_column("blank").to_numpy().astype(bool),
-        decimals=items.get_column("decimals").fill_null(2).to_numpy().astype(np.int64),
-        line=items.get_column("line").fill_null(-1).to_numpy().astype(np.int64),
-        row_order=items.get_column("row_order").fill_null(0).to_numpy().astype(np.int64),
+        # native dtypes, no copies: the compiled loops take any integer width
+        value=items.get_column("micros").fill_null(0).to_numpy(),
+        present=~items.get_column("blank").to_numpy(),
+        decimals=items.get_column("decimals").fill_null(2).to_numpy(),
+        line=items.get_column("line").fill_null(-1).to_numpy(),
+        row_order=items.get_column("row_order").fill_null(0).to_numpy(),
     )
 
 
 _PLANS: dict[tuple, Plan] = {}
+_PLANS_LOCK = threading.Lock()  # batches may be evaluated side by side
 
 
 def _plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
     """The compiled plan, reused while batches bring the same kinds (as batches of one template do)."""
     key = (tuple(kinds.iter_rows()), tuple(r.id for r in rules))
-    if key not in _PLANS:
-        if len(_PLANS) >= 16:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = compile_plan(kinds, rules)
-    return _PLANS[key]
+    with _PLANS_LOCK:
+        plan = _PLANS.get(key)
+    if plan is None:
+        plan = compile_plan(kinds, rules)
+        with _PLANS_LOCK:
+            if len(_PLANS) >= 16:
+                _PLANS.pop(next(iter(_PLANS)))
+            _PLANS[key] = plan
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +220,14 @@ def _blocked(plan: Plan, docs: Documents, nd: int, local: np.ndarray) -> np.ndar
 class KindSums:
     """The rows_sum, hierarchy, equal and cross_rows comparisons that apply, and how to find their items."""
 
-    passing: pl.DataFrame
+    passing: pl.DataFrame  # empty unless asked for
     failing: pl.DataFrame  # failing, or a checked cell printed more than once: to describe
     by_kind: _ByKind
     local: np.ndarray  # comparison number of each local column
+    applied: tuple[np.ndarray, np.ndarray]  # (document, comparison) of every comparison that applies
 
 
-def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> KindSums:
+def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True) -> KindSums:
     """Every (document, comparison) of the kind-sum relations that applies, summed in one pass over the items."""
     meta = plan.comparisons
     wanted = meta.filter(pl.col("relation").is_in(KIND_SUMS))
@@ -235,7 +237,7 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> K
     nd, local = c.names.len(), wanted.get_column("comp").to_numpy().astype(np.int64)
     by_kind = _ByKind.of(m, c.kinds.height, local)
     if m.is_empty() or nd == 0:
-        return KindSums(_no_entries(), _no_entries(), by_kind, local)
+        return KindSums(_no_entries(), _no_entries(), by_kind, local, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     n_slots = int(by_kind.slot.max(initial=-1)) + 1
     actual, expected, counts, found = kernels.kind_sums(
         c.doc, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
@@ -274,10 +276,11 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]) -> K
         "actual_blank": checked_printed.take(at) == 0,
     }
     return KindSums(
-        pl.DataFrame({k: v[~failing] for k, v in columns.items()}),
+        pl.DataFrame({k: v[~failing] for k, v in columns.items()}) if held else _no_entries(),
         pl.DataFrame({k: v[failing] for k, v in columns.items()}),
         by_kind,
         local,
+        (d, local[j]),
     )
 
 
@@ -334,13 +337,14 @@ def kind_sum_cells(c: Cells, sums: KindSums) -> pl.DataFrame:
 
 
 def row_sums(
-    c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """columns_sum comparisons, one per printed row: passing entries, failing entries and the failing rows' items."""
+    c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """columns_sum comparisons, one per printed row: passing entries (if asked for), failing entries, the failing
+    rows' items, and (document, comparison) of every row that applies."""
     wanted = plan.comparisons.filter(pl.col("relation") == "columns_sum")
     none = _no_entries().with_columns(pl.lit("").alias("instance"))
     if wanted.is_empty() or not c.kind.size:
-        return none, none, pl.DataFrame(schema=INVOLVED)
+        return none, none, pl.DataFrame(schema=INVOLVED), (np.zeros(0, np.int64), np.zeros(0, np.int64))
     local = wanted.get_column("comp").to_numpy().astype(np.int64)
     m = plan.members.join(wanted.select("comp"), on="comp").sort("kind", "comp")
     kind = m.get_column("kind").to_numpy().astype(np.int64)
@@ -401,7 +405,8 @@ def row_sums(
             "ref": np.zeros(int(keep.sum()), np.int16),
         }
     ).cast(INVOLVED)  # type: ignore[arg-type]
-    return entries.filter(pl.Series(~failing)), entries.filter(pl.Series(failing)), involved
+    passing = entries.filter(pl.Series(~failing)) if held else none
+    return passing, entries.filter(pl.Series(failing)), involved, (row_doc[at], local[rule[at]])
 
 
 def _table_instances(kinds: pl.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
@@ -420,9 +425,11 @@ def _merged_rows(
     hit = docs.unplaced.filter((pl.col("table_id") == rule.table) & pl.col("column").is_in(wanted))
     if hit.is_empty():
         return np.zeros(row_doc.size, bool)
-    names = np.array([instance_names[i] for i in row_instance.tolist()], dtype=object)
-    blocked = set(hit.select("doc", "instance").unique().iter_rows())
-    return np.fromiter(((d, n) in blocked for d, n in zip(row_doc.tolist(), names, strict=True)), bool, row_doc.size)
+    present = set(np.unique(row_instance).tolist())
+    code = {name: k for k, name in instance_names.items() if k in present}
+    width = max(instance_names, default=0) + 1
+    blocked = [d * width + code[i] for d, i in hit.select("doc", "instance").unique().iter_rows() if i in code]
+    return np.isin(row_doc.astype(np.int64) * width + row_instance, blocked)
 
 
 # ---------------------------------------------------------------------------------------------------- descriptions
@@ -466,7 +473,7 @@ def _column_positions(kinds: pl.DataFrame) -> np.ndarray:
 
 def _allowance(value: np.ndarray, present: np.ndarray, decimals: np.ndarray) -> np.ndarray:
     """The rounding allowance of printed values: half a unit of the last printed digit; a printed 0 is exact."""
-    return np.where(present & (value != 0), 5 * 10 ** np.clip(5 - decimals, 0, None), 0)
+    return np.where(present & (value != 0), 5 * 10 ** np.clip(5 - decimals.astype(np.int64), 0, None), 0)
 
 
 def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) -> pl.DataFrame:
@@ -616,33 +623,65 @@ def _passing(entries: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     )
 
 
-def evaluate(
-    items: pl.DataFrame, tables: pl.DataFrame, rules: Sequence[Rule], conditions: dict[str, pl.Series]
-) -> pl.DataFrame:
-    """Every place where an identity rule can be evaluated, for all documents at once, in COMPARISON_COLUMNS.
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The comparisons of a batch: described ones, which rules ran in which document, and how many were made."""
 
-    Comparisons that hold carry their values; those that fail also carry allowance, precision, labels and cells.
+    comparisons: pl.DataFrame  # COMPARISON_COLUMNS: every failing one, and with `held` every one that holds
+    ran: pl.DataFrame  # (sha256, check_id): rules evaluated at least once in the document
+    compared: int
+
+
+def _ran(c: Cells, plan: Plan, applied: list[tuple[np.ndarray, np.ndarray]]) -> pl.DataFrame:
+    """(document, rule) pairs with at least one comparison, from the (document, comparison) pairs made."""
+    checks = plan.comparisons.get_column("check_id")
+    names = checks.unique(maintain_order=True)
+    check_of = checks.to_frame().join(names.to_frame().with_row_index("k"), on="check_id", how="left")
+    check_of = check_of.get_column("k").to_numpy().astype(np.int64)
+    doc = np.concatenate([d for d, _ in applied]).astype(np.int64)
+    comp = np.concatenate([k for _, k in applied]).astype(np.int64)
+    hit = np.bincount(doc * names.len() + check_of[comp], minlength=c.names.len() * names.len()) > 0
+    d, k = np.divmod(np.flatnonzero(hit), names.len())
+    return pl.DataFrame({"sha256": c.names.gather(d), "check_id": names.gather(k)})
+
+
+def evaluate(
+    items: pl.DataFrame,
+    tables: pl.DataFrame,
+    rules: Sequence[Rule],
+    conditions: dict[str, pl.Series],
+    *,
+    held: bool = True,
+) -> Evaluation:
+    """Every place where an identity rule can be evaluated, for all documents at once.
+
+    Failing comparisons carry allowance, precision, labels and cells; with `held`, those that hold are listed too
+    (with their values only).
     """
     if items.is_empty():
-        return pl.DataFrame(schema=COMPARISON_COLUMNS)
+        return Evaluation(pl.DataFrame(schema=COMPARISON_COLUMNS), pl.DataFrame(schema=RAN), 0)
     c = cells(items)
     plan = _plan(c.kinds, rules)
     docs = documents(c, tables, conditions)
-    sums = kind_sums(c, plan, docs, rules)
-    ok_kinds, bad_kinds = sums.passing, sums.failing
-    ok_rows, bad_rows, row_cells = row_sums(c, plan, docs, rules)
+    sums = kind_sums(c, plan, docs, rules, held=held)
+    ok_rows, bad_rows, row_cells, row_applied = row_sums(c, plan, docs, rules, held=held)
     kind_cells = kind_sum_cells(c, sums)
-    bad = pl.concat([bad_kinds.with_columns(pl.lit(None, dtype=pl.String).alias("instance")), bad_rows])
+    bad = pl.concat(
+        [sums.failing.with_columns(pl.lit(None, dtype=pl.String).alias("instance")), bad_rows], how="vertical_relaxed"
+    )
     involved = pl.concat(
         [
             kind_cells.cast(INVOLVED),  # type: ignore[arg-type]
-            row_cells.with_columns(pl.col("cand") + bad_kinds.height).cast(INVOLVED),  # type: ignore[arg-type]
+            row_cells.with_columns(pl.col("cand") + sums.failing.height).cast(INVOLVED),  # type: ignore[arg-type]
         ]
     )
-    out = pl.concat(
-        [_passing(ok_kinds, plan), _passing(ok_rows, plan), describe(c, plan, bad, involved)], how="vertical_relaxed"
-    )
-    return out.select(
+    parts = [describe(c, plan, bad, involved)]
+    if held:
+        parts = [_passing(sums.passing, plan), _passing(ok_rows, plan), *parts]
+    out = pl.concat(parts, how="vertical_relaxed")
+    out = out.select(
         c.names.gather(out.get_column("doc")).alias("sha256"),
         *(pl.col(n).cast(t) for n, t in COMPARISON_COLUMNS.items() if n != "sha256"),
     )
+    applied = [sums.applied, row_applied]
+    return Evaluation(out, _ran(c, plan, applied), sum(d.size for d, _ in applied))

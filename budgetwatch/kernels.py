@@ -12,6 +12,51 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def _slot(key, size):
+    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & (size - 1)
+
+
+@njit(cache=True, nogil=True)
+def _placed(keys, ids, size):
+    """The open-addressing table of (keys, ids) rebuilt at another size."""
+    new_keys = np.zeros(size, np.uint64)
+    new_ids = np.full(size, -1, np.int64)
+    for j in range(ids.size):
+        if ids[j] >= 0:
+            slot = _slot(keys[j], size)
+            while new_ids[slot] >= 0:
+                slot = (slot + 1) & (size - 1)
+            new_keys[slot], new_ids[slot] = keys[j], ids[j]
+    return new_keys, new_ids
+
+
+@njit(cache=True, nogil=True)
+def number_distinct(keys):
+    """Number each distinct key in order of first appearance: (number of each key, index of each number's first)."""
+    size = 1024  # few distinct keys: a small table stays in cache; it doubles when half full
+    table_keys = np.zeros(size, np.uint64)
+    table_ids = np.full(size, -1, np.int64)
+    number = np.empty(keys.size, np.int64)
+    first = np.empty(keys.size, np.int64)
+    n = 0
+    for i in range(keys.size):
+        k = keys[i]
+        slot = _slot(k, size)
+        while table_ids[slot] >= 0 and table_keys[slot] != k:
+            slot = (slot + 1) & (size - 1)
+        if table_ids[slot] >= 0:
+            number[i] = table_ids[slot]
+            continue
+        table_keys[slot], table_ids[slot] = k, n
+        first[n], number[i] = i, n
+        n += 1
+        if 2 * n > size:
+            size *= 2
+            table_keys, table_ids = _placed(table_keys, table_ids, size)
+    return number, first[:n]
+
+
+@njit(cache=True, nogil=True)
 def kind_sums(doc, kind, value, present, ptr, comp, checked, sign, slot, n_docs, n_comps, n_slots):  # noqa: PLR0917
     """Per (document, comparison): Σ checked values, Σ signed part values, and rows / printed rows of each role.
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from budgetwatch.evaluate import evaluate
+from budgetwatch.evaluate import Evaluation, evaluate
 from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
 from budgetwatch.rules import Rule, identity_rules, rules
 from schemas.identities import failing
@@ -56,8 +56,13 @@ def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
 
 
 def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
-    """Every place where an identity rule can be evaluated, for all documents at once."""
-    return evaluate(items, tables, identity_rules(), conditions(items))
+    """Every place where an identity rule can be evaluated, for all documents at once, held or not."""
+    return evaluate(items, tables, identity_rules(), conditions(items)).comparisons
+
+
+def evaluated(items: pl.DataFrame, tables: pl.DataFrame) -> Evaluation:
+    """The comparisons that fail (those that hold are counted, not listed) and the rules that ran in each document."""
+    return evaluate(items, tables, identity_rules(), conditions(items), held=False)
 
 
 def grade(failed: pl.DataFrame) -> pl.DataFrame:
@@ -140,16 +145,16 @@ def frames(extractions: Iterable[Extraction]) -> tuple[pl.DataFrame, pl.DataFram
 
 def identity_findings(items: pl.DataFrame, tables: pl.DataFrame) -> dict[str, list[Finding]]:
     """Findings of every arithmetic and cross-table rule, for all documents in the frames."""
-    return comparison_findings(grade(failing(comparisons(items, tables))), items)
+    return comparison_findings(grade(failing(evaluated(items, tables).comparisons)), items)
 
 
 def checked_and_skipped(
     items: pl.DataFrame, tables: pl.DataFrame
 ) -> tuple[dict[str, list[Finding]], dict[str, list[dict[str, str]]]]:
     """Findings, and for each document the identity rules that could not run there, each with its reason."""
-    compared = comparisons(items, tables)
-    findings = comparison_findings(grade(failing(compared)), items)
-    ran = {(sha, check) for sha, check in compared.select("sha256", "check_id").unique().iter_rows()}
+    evaluation = evaluated(items, tables)
+    findings = comparison_findings(grade(failing(evaluation.comparisons)), items)
+    ran = set(evaluation.ran.iter_rows())
     status = {(sha, t): st for sha, t, st in tables.select("sha256", "table_id", "status").iter_rows()}
     merged = {
         (sha, t)
@@ -182,4 +187,4 @@ def _skip_reason(rule: Rule, sha: str, status: dict, merged: set) -> str:
     return "no printed values to compare"
 
 
-__all__ = ["checked_and_skipped", "comparisons", "frames", "grade", "identity_findings"]
+__all__ = ["checked_and_skipped", "comparisons", "evaluated", "frames", "grade", "identity_findings"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
-from budgetwatch.validate import comparisons, frames, identity_findings
+from budgetwatch.validate import comparisons, evaluated, frames, identity_findings
 
 
 def _comparable(findings: dict) -> dict:
@@ -104,3 +104,15 @@ def test_a_total_over_more_parts_than_the_packed_counts_hold_is_still_exact():
     items, tables = _project_list(n, 10_000, n * 10_000 + 20_000)
     (failed,) = comparisons(items, tables).filter(pl.col("check_id") == "B12-1").rows(named=True)
     assert failed["difference"] == 20_000 and len(failed["cells"]) == n
+
+
+def test_the_lean_evaluation_lists_the_failing_comparisons_and_every_rule_that_ran(huangpi, hongshan):
+    items, tables = frames([huangpi, hongshan])
+    every = comparisons(items, tables)
+    lean = evaluated(items, tables)
+    key = ["sha256", "check_id", "table_id", "column", "line", "actual", "expected"]
+    assert lean.compared == every.height
+    assert lean.comparisons.select(key).sort(key).equals(every.filter(pl.col("difference") != 0).select(key).sort(key))
+    ran = every.select("sha256", "check_id").unique()
+    assert lean.ran.sort("sha256", "check_id").equals(ran.sort("sha256", "check_id"))
+    assert lean.comparisons.height < every.height / 10
