@@ -46,7 +46,7 @@ class CheckRun:
 
 
 # every identity lies within one document: validating in batches bounds the frames' memory and loses nothing
-BATCH_DOCUMENTS = 2_000
+BATCH_DOCUMENTS = 2_500
 # batches validated side by side: the heavy parts (polars, the compiled loops) release the interpreter lock
 CONCURRENT_BATCHES = min(2, os.cpu_count() or 1)
 

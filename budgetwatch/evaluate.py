@@ -16,7 +16,7 @@ from functools import reduce
 import numpy as np
 import polars as pl
 
-from budgetwatch import catalogue, kernels
+from budgetwatch import kernels
 from budgetwatch.identity_plan import TOTAL, Plan, compile_plan, kind_columns
 from budgetwatch.rules import Rule
 
@@ -51,6 +51,7 @@ EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is comp
 class Cells:
     """The line items of a batch as arrays, in document order, each with its document and kind number."""
 
+    frame: pl.DataFrame  # the line items, in document order
     items: pl.DataFrame  # what descriptions need of each item
     names: pl.Series  # sha256 of each document number
     kinds: pl.DataFrame
@@ -96,6 +97,7 @@ def cells(items: pl.DataFrame) -> Cells:
     items, doc, names, order = _in_document_order(items)
     kind, kinds = _kinds(items)
     return Cells(
+        frame=items,
         items=items.select("table_id", pl.col("instance").fill_null(""), "label", "code", "column_key", "line"),
         names=names,
         kinds=kinds,
@@ -171,6 +173,13 @@ class Documents:
     unplaced: pl.DataFrame  # (doc, table_id, instance, column): a merged source column, sums down it are unsure
 
 
+def rows_of(c: Cells, table: str) -> pl.DataFrame:
+    """The line items of one table, for all documents (picked by kind, without comparing strings row by row)."""
+    wanted = np.zeros(c.kinds.height, bool)
+    wanted[c.kinds.filter(pl.col("table_id") == table).get_column("kind").to_numpy()] = True
+    return c.frame.gather(np.flatnonzero(wanted[c.kind]))
+
+
 def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, pl.Series]) -> Documents:
     numbered = pl.DataFrame({"sha256": c.names, "doc": np.arange(c.names.len())})
     held = tables.select("sha256", "table_id", "status").join(numbered, on="sha256")
@@ -184,8 +193,8 @@ def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, pl.Series]) 
     def status(table: str, statuses: Sequence[str]) -> np.ndarray:
         return np.logical_or.reduce([where.get((table, s), nowhere) for s in statuses])
 
-    merged_kinds = c.kinds.filter(pl.col("column_key").str.contains("|", literal=True)).get_column("kind").to_numpy()
-    at = np.flatnonzero(np.isin(c.kind, merged_kinds)) if merged_kinds.size else np.zeros(0, np.int64)
+    merged = c.kinds.get_column("column_key").str.contains("|", literal=True).fill_null(False).to_numpy()
+    at = np.flatnonzero(merged[c.kind]) if merged.any() else np.zeros(0, np.int64)
     unplaced = (
         pl.DataFrame({"doc": c.doc[at], "kind": c.kind[at].astype(np.uint32)})
         .join(c.kinds.select("kind", "table_id", "instance", "column_key"), on="kind")
@@ -224,7 +233,8 @@ class KindSums:
     failing: pl.DataFrame  # failing, or a checked cell printed more than once: to describe
     by_kind: _ByKind
     local: np.ndarray  # comparison number of each local column
-    applied: tuple[np.ndarray, np.ndarray]  # (document, comparison) of every comparison that applies
+    ran: np.ndarray  # documents × plan.check_ids: the rule ran there
+    compared: int
 
 
 def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True) -> KindSums:
@@ -237,50 +247,47 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, h
     nd, local = c.names.len(), wanted.get_column("comp").to_numpy().astype(np.int64)
     by_kind = _ByKind.of(m, c.kinds.height, local)
     if m.is_empty() or nd == 0:
-        return KindSums(_no_entries(), _no_entries(), by_kind, local, (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        return KindSums(_no_entries(), _no_entries(), by_kind, local, np.zeros((nd, plan.check_ids.size), bool), 0)
     n_slots = int(by_kind.slot.max(initial=-1)) + 1
     actual, expected, counts, found = kernels.kind_sums(
         c.doc, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
         nd, local.size, n_slots,
     )  # fmt: skip
-    checked_rows, checked_printed, part_rows, part_printed = counts
-    printed = checked_printed + part_printed
-    applies = printed > 0
+    allowed = ~_blocked(plan, docs, nd, local)
     relation = wanted.get_column("relation").to_numpy()
-    summing = np.isin(relation, EACH_CHECKED)
-    applies[:, summing] &= (checked_rows[:, summing] > 0) & (part_rows[:, summing] > 0)
-    applies &= ~_blocked(plan, docs, nd, local)
     slots = _slots(by_kind)
     for j in np.flatnonzero(relation == "equal"):
         rule = _rule(rules, wanted.get_column("check_id")[int(j)])
         for k, ref in enumerate([*rule.left, *rule.right]):  # type: ignore[misc]
             here = found[:, slots[(int(j), k)]] > 0 if (int(j), k) in slots else np.zeros(nd, bool)
-            applies[:, j] &= here | docs.status(ref.table, ("declared_empty",))
+            allowed[:, j] &= here | docs.status(ref.table, ("declared_empty",))
     needs = wanted.get_column("needs").to_numpy()
     for j in np.flatnonzero(relation == "cross_rows"):
         for table in needs[j].split("|"):
-            applies[:, j] &= docs.status(table, ("parsed", "declared_empty"))
+            allowed[:, j] &= docs.status(table, ("parsed", "declared_empty"))
     conditions = wanted.get_column("condition").to_numpy()
     for j in np.flatnonzero(conditions != None):  # noqa: E711 (numpy object array)
-        applies[:, j] &= docs.condition[conditions[j]]
-    at = np.flatnonzero(applies)
-    d, j = np.divmod(at, local.size)
-    difference = actual.take(at) - expected.take(at)
-    failing = (difference != 0) | ((checked_rows.take(at) > 1) & summing[j])
+        allowed[:, j] &= docs.condition[conditions[j]]
+    check_of = np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy())
+    summing = np.isin(relation, EACH_CHECKED)
+    doc, comp, actual_, difference, printed, blank, failing, compared, ran = kernels.applied(
+        actual, expected, counts, allowed, summing, check_of, plan.check_ids.size, held
+    )
     columns = {
-        "doc": d,
-        "comp": local[j],
-        "actual": actual.take(at),
+        "doc": doc,
+        "comp": local[comp],
+        "actual": actual_,
         "difference": difference,
-        "n_values": printed.take(at).astype(np.int32),
-        "actual_blank": checked_printed.take(at) == 0,
+        "n_values": printed,
+        "actual_blank": blank,
     }
     return KindSums(
         pl.DataFrame({k: v[~failing] for k, v in columns.items()}) if held else _no_entries(),
         pl.DataFrame({k: v[failing] for k, v in columns.items()}),
         by_kind,
         local,
-        (d, local[j]),
+        ran,
+        int(compared),
     )
 
 
@@ -365,27 +372,32 @@ def row_sums(
     row_doc = c.doc[first]
     row_instance = table_of[c.kind[first]]
     applies = printed > 0
+    merged_tables = set(docs.unplaced.get_column("table_id").to_list())
     for j, check_id in enumerate(wanted.get_column("check_id").to_list()):
         r = _rule(rules, check_id)
+        if r.table not in merged_tables and not r.condition:
+            continue
         mine = rule == j
         applies[mine] &= ~_merged_rows(docs, r, instance_names, row_doc[mine], row_instance[mine])
         if r.condition:
             applies[mine] &= docs.condition[r.condition][row_doc[mine]]
     at = np.flatnonzero(applies)
-    difference = actual[at] - expected[at]
-    entries = pl.DataFrame(
-        {
-            "doc": row_doc[at],
-            "comp": local[rule[at]],
-            "actual": actual[at],
-            "difference": difference,
-            "n_values": printed[at].astype(np.int32),
-            "actual_blank": total_printed[at] == 0,
-            "instance": pl.Series(row_instance[at]).replace_strict(instance_names, return_dtype=pl.String),
-        }
-    )
-    failing = difference != 0
+    failing = actual[at] != expected[at]
     bad_rows = at[failing]
+
+    def entries(rows: np.ndarray) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "doc": row_doc[rows],
+                "comp": local[rule[rows]],
+                "actual": actual[rows],
+                "difference": actual[rows] - expected[rows],
+                "n_values": printed[rows].astype(np.int32),
+                "actual_blank": total_printed[rows] == 0,
+                "instance": pl.Series(row_instance[rows]).replace_strict(instance_names, return_dtype=pl.String),
+            }
+        )
+
     owner, pos = _expand(start[bad_rows], end[bad_rows])
     items = pos if order is None else order[pos]
     # keep the items of each failing row that its rule sums
@@ -405,8 +417,8 @@ def row_sums(
             "ref": np.zeros(int(keep.sum()), np.int16),
         }
     ).cast(INVOLVED)  # type: ignore[arg-type]
-    passing = entries.filter(pl.Series(~failing)) if held else none
-    return passing, entries.filter(pl.Series(failing)), involved, (row_doc[at], local[rule[at]])
+    passing = entries(at[~failing]) if held else none
+    return passing, entries(bad_rows), involved, (row_doc[at], local[rule[at]])
 
 
 def _table_instances(kinds: pl.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
@@ -437,6 +449,9 @@ def _merged_rows(
 
 def _each_checked_apart(bad: pl.DataFrame, involved: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A rows_sum / hierarchy candidate whose checked cell is printed twice becomes one comparison per printed cell."""
+    heads = involved.filter(pl.col("checked")).get_column("cand").to_numpy()
+    if not heads.size or np.bincount(heads).max() < 2:  # each checked cell printed once: the usual case
+        return bad, involved
     checked = involved.filter(pl.col("checked")).group_by("cand").len()
     repeated = checked.filter(pl.col("len") > 1).join(
         bad.with_row_index("cand").filter(pl.col("relation").is_in(EACH_CHECKED)).select(pl.col("cand").cast(pl.Int64)),
@@ -458,19 +473,6 @@ def _each_checked_apart(bad: pl.DataFrame, involved: pl.DataFrame) -> tuple[pl.D
     return pl.concat([bad, more.select(bad.columns)]), pl.concat([kept, split.select(kept.columns).cast(kept.schema)])
 
 
-def _column_positions(kinds: pl.DataFrame) -> np.ndarray:
-    """Each kind's column position in its table's template (merged columns at their first), unknown ones last."""
-    positions = []
-    for table_id, column in kinds.select("table_id", "column_key").iter_rows():
-        try:
-            keys = [col.key for col in catalogue.table(table_id).all_columns()]
-        except KeyError:
-            keys = []
-        first = (column or "").split("|")[0]
-        positions.append(keys.index(first) if first in keys else len(keys))
-    return np.array(positions, dtype=np.int64)
-
-
 def _allowance(value: np.ndarray, present: np.ndarray, decimals: np.ndarray) -> np.ndarray:
     """The rounding allowance of printed values: half a unit of the last printed digit; a printed 0 is exact."""
     return np.where(present & (value != 0), 5 * 10 ** np.clip(5 - decimals.astype(np.int64), 0, None), 0)
@@ -489,7 +491,7 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
     # the checked cell first, then the parts in the order of their rule, then as printed: by line and template column
     at = involved.get_column("item").to_numpy()
     involved = involved.with_columns(
-        pl.Series("line", c.line[at]), pl.Series("position", _column_positions(c.kinds)[c.kind[at]])
+        pl.Series("line", c.line[at]), pl.Series("position", plan.positions[c.kind[at]])
     ).sort("cand", "checked", "ref", "line", "position", "item", descending=[False, True, False, False, False, False])
     cand = involved.get_column("cand").to_numpy()
     item = involved.get_column("item").to_numpy()
@@ -632,37 +634,35 @@ class Evaluation:
     compared: int
 
 
-def _ran(c: Cells, plan: Plan, applied: list[tuple[np.ndarray, np.ndarray]]) -> pl.DataFrame:
-    """(document, rule) pairs with at least one comparison, from the (document, comparison) pairs made."""
-    checks = plan.comparisons.get_column("check_id")
-    names = checks.unique(maintain_order=True)
-    check_of = checks.to_frame().join(names.to_frame().with_row_index("k"), on="check_id", how="left")
-    check_of = check_of.get_column("k").to_numpy().astype(np.int64)
-    doc = np.concatenate([d for d, _ in applied]).astype(np.int64)
-    comp = np.concatenate([k for _, k in applied]).astype(np.int64)
-    hit = np.bincount(doc * names.len() + check_of[comp], minlength=c.names.len() * names.len()) > 0
-    d, k = np.divmod(np.flatnonzero(hit), names.len())
-    return pl.DataFrame({"sha256": c.names.gather(d), "check_id": names.gather(k)})
+def _ran(c: Cells, plan: Plan, ran: np.ndarray, rows: tuple[np.ndarray, np.ndarray]) -> pl.DataFrame:
+    """(document, rule) pairs with at least one comparison: the kind sums' and the rows' (document, comparison)."""
+    ran = ran.copy()
+    doc, comp = rows
+    check_of = np.searchsorted(plan.check_ids, plan.comparisons.get_column("check_id").to_numpy())
+    ran[doc.astype(np.int64), check_of[comp]] = True
+    d, k = np.nonzero(ran[:, : plan.check_ids.size])
+    return pl.DataFrame({"sha256": c.names.gather(d), "check_id": pl.Series(plan.check_ids[k], dtype=pl.String)})
 
 
 def evaluate(
     items: pl.DataFrame,
     tables: pl.DataFrame,
     rules: Sequence[Rule],
-    conditions: dict[str, pl.Series],
+    conditions: Callable[[Callable[[str], pl.DataFrame]], dict[str, pl.Series]],
     *,
     held: bool = True,
 ) -> Evaluation:
     """Every place where an identity rule can be evaluated, for all documents at once.
 
     Failing comparisons carry allowance, precision, labels and cells; with `held`, those that hold are listed too
-    (with their values only).
+    (with their values only). `conditions` names the documents conditional rules apply to, given the line items of
+    any table it asks for.
     """
     if items.is_empty():
         return Evaluation(pl.DataFrame(schema=COMPARISON_COLUMNS), pl.DataFrame(schema=RAN), 0)
     c = cells(items)
     plan = _plan(c.kinds, rules)
-    docs = documents(c, tables, conditions)
+    docs = documents(c, tables, conditions(lambda table: rows_of(c, table)))
     sums = kind_sums(c, plan, docs, rules, held=held)
     ok_rows, bad_rows, row_cells, row_applied = row_sums(c, plan, docs, rules, held=held)
     kind_cells = kind_sum_cells(c, sums)
@@ -683,5 +683,4 @@ def evaluate(
         c.names.gather(out.get_column("doc")).alias("sha256"),
         *(pl.col(n).cast(t) for n, t in COMPARISON_COLUMNS.items() if n != "sha256"),
     )
-    applied = [sums.applied, row_applied]
-    return Evaluation(out, _ran(c, plan, applied), sum(d.size for d, _ in applied))
+    return Evaluation(out, _ran(c, plan, sums.ran, row_applied), sums.compared + row_applied[0].size)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
+from budgetwatch import catalogue
 from budgetwatch.rules import CellRef, RowsRef, Rule
 
 TOTAL_LABELS = ("合计", "总计")
@@ -49,6 +51,8 @@ class Plan:
 
     comparisons: pl.DataFrame
     members: pl.DataFrame
+    check_ids: np.ndarray  # the rules with comparisons, sorted
+    positions: np.ndarray  # each kind's column in its table's template, to list cells as printed
 
 
 def kind_columns(items: pl.DataFrame) -> list[pl.Expr]:
@@ -317,4 +321,18 @@ def compile_plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
         .with_columns(pl.col("ref").fill_null(0))
         .sort("comp", "ref", "kind")
     )
-    return Plan(comparisons, members)
+    check_ids = np.array(sorted(set(comparisons.get_column("check_id").to_list())), dtype=str)
+    return Plan(comparisons, members, check_ids, column_positions(kinds))
+
+
+def column_positions(kinds: pl.DataFrame) -> np.ndarray:
+    """Each kind's column position in its table's template (merged columns at their first), unknown ones last."""
+    positions = []
+    for table_id, column in kinds.select("table_id", "column_key").iter_rows():
+        try:
+            keys = [col.key for col in catalogue.table(table_id).all_columns()]
+        except KeyError:
+            keys = []
+        first = (column or "").split("|")[0]
+        positions.append(keys.index(first) if first in keys else len(keys))
+    return np.array(positions, dtype=np.int64)

@@ -192,3 +192,46 @@ def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked,
         out_total_printed[:n],
         contiguous,
     )
+
+
+@njit(cache=True, nogil=True)
+def applied(actual, expected, counts, allowed, summing, check_of, n_checks, every):  # noqa: PLR0917
+    """The (document, comparison) pairs that apply: some value printed, allowed there, and for sums a printed checked
+    cell and printed parts. Returns them (all, or with `every` false only the failing ones and those whose checked
+    cell is printed twice), how many apply, and which rules ran in which document."""
+    n_docs, n_comps = actual.shape
+    ran = np.zeros((n_docs, max(n_checks, 1)), np.bool_)
+    keep = np.zeros((n_docs, n_comps), np.bool_)
+    total = 0
+    kept = 0
+    for d in range(n_docs):
+        for c in range(n_comps):
+            printed = counts[1, d, c] + counts[3, d, c]
+            if printed == 0 or not allowed[d, c]:
+                continue
+            if summing[c] and (counts[0, d, c] == 0 or counts[2, d, c] == 0):
+                continue
+            total += 1
+            ran[d, check_of[c]] = True
+            failing = actual[d, c] != expected[d, c] or (summing[c] and counts[0, d, c] > 1)
+            if every or failing:
+                keep[d, c] = True
+                kept += 1
+    out_doc = np.empty(kept, np.int64)
+    out_comp = np.empty(kept, np.int64)
+    out_actual = np.empty(kept, np.int64)
+    out_difference = np.empty(kept, np.int64)
+    out_printed = np.empty(kept, np.int32)
+    out_blank = np.empty(kept, np.bool_)
+    out_failing = np.empty(kept, np.bool_)
+    n = 0
+    for d in range(n_docs):
+        for c in range(n_comps):
+            if keep[d, c]:
+                out_doc[n], out_comp[n], out_actual[n] = d, c, actual[d, c]
+                out_difference[n] = actual[d, c] - expected[d, c]
+                out_printed[n] = counts[1, d, c] + counts[3, d, c]
+                out_blank[n] = counts[1, d, c] == 0
+                out_failing[n] = out_difference[n] != 0 or (summing[c] and counts[0, d, c] > 1)
+                n += 1
+    return out_doc, out_comp, out_actual, out_difference, out_printed, out_blank, out_failing, total, ran

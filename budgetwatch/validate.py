@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -23,9 +23,9 @@ def _rows_total(items: pl.DataFrame, table: str, side: str, keys: list[str]) -> 
     )
 
 
-def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
-    """Documents for which a conditional rule applies (judged from 公开01)."""
-    items = items.filter(pl.col("table_id") == "final.01")
+def conditions(rows_of: Callable[[str], pl.DataFrame]) -> dict[str, pl.Series]:
+    """Documents for which a conditional rule applies (judged from 公开01), given the line items of a table."""
+    items = rows_of("final.01")
     has_01 = items.select("sha256").unique()
     carry = pl.concat(
         [
@@ -57,12 +57,12 @@ def conditions(items: pl.DataFrame) -> dict[str, pl.Series]:
 
 def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
     """Every place where an identity rule can be evaluated, for all documents at once, held or not."""
-    return evaluate(items, tables, identity_rules(), conditions(items)).comparisons
+    return evaluate(items, tables, identity_rules(), conditions).comparisons
 
 
 def evaluated(items: pl.DataFrame, tables: pl.DataFrame) -> Evaluation:
     """The comparisons that fail (those that hold are counted, not listed) and the rules that ran in each document."""
-    return evaluate(items, tables, identity_rules(), conditions(items), held=False)
+    return evaluate(items, tables, identity_rules(), conditions, held=False)
 
 
 def grade(failed: pl.DataFrame) -> pl.DataFrame:
