@@ -51,7 +51,6 @@ EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is comp
 class Cells:
     """The line items of a batch as arrays, in document order, each with its document and kind number."""
 
-    frame: pl.DataFrame  # the line items, in document order
     items: pl.DataFrame  # what descriptions need of each item
     names: pl.Series  # sha256 of each document number
     kinds: pl.DataFrame
@@ -97,7 +96,6 @@ def cells(items: pl.DataFrame) -> Cells:
     items, doc, names, order = _in_document_order(items)
     kind, kinds = _kinds(items)
     return Cells(
-        frame=items,
         items=items.select("table_id", pl.col("instance").fill_null(""), "label", "code", "column_key", "line"),
         names=names,
         kinds=kinds,
@@ -173,14 +171,22 @@ class Documents:
     unplaced: pl.DataFrame  # (doc, table_id, instance, column): a merged source column, sums down it are unsure
 
 
-def rows_of(c: Cells, table: str) -> pl.DataFrame:
-    """The line items of one table, for all documents (picked by kind, without comparing strings row by row)."""
+def row_totals(c: Cells, table: str, side: str | None, keys: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: Σ |amount| of the rows of a table with these keys (all rows when None), and their item count."""
+    chosen = pl.col("table_id") == table
+    if side is not None:
+        chosen &= pl.col("side") == side
+    if keys is not None:
+        chosen &= pl.col("row_key").is_in(list(keys))
     wanted = np.zeros(c.kinds.height, bool)
-    wanted[c.kinds.filter(pl.col("table_id") == table).get_column("kind").to_numpy()] = True
-    return c.frame.gather(np.flatnonzero(wanted[c.kind]))
+    wanted[c.kinds.filter(chosen).get_column("kind").to_numpy()] = True
+    at = np.flatnonzero(wanted[c.kind])
+    totals = np.zeros(c.names.len(), np.int64)
+    np.add.at(totals, c.doc[at], np.abs(c.value[at]))
+    return totals, np.bincount(c.doc[at], minlength=c.names.len())
 
 
-def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, pl.Series]) -> Documents:
+def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, np.ndarray]) -> Documents:
     numbered = pl.DataFrame({"sha256": c.names, "doc": np.arange(c.names.len())})
     held = tables.select("sha256", "table_id", "status").join(numbered, on="sha256")
     where: dict[tuple[str, str], np.ndarray] = {}
@@ -202,8 +208,7 @@ def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, pl.Series]) 
         .explode("column")
         .unique()
     )
-    condition = {name: c.names.is_in(docs.cast(pl.String).implode()).to_numpy() for name, docs in conditions.items()}
-    return Documents(status=status, condition=condition, unplaced=unplaced)
+    return Documents(status=status, condition=conditions, unplaced=unplaced)
 
 
 def _blocked(plan: Plan, docs: Documents, nd: int, local: np.ndarray) -> np.ndarray:
@@ -648,21 +653,21 @@ def evaluate(
     items: pl.DataFrame,
     tables: pl.DataFrame,
     rules: Sequence[Rule],
-    conditions: Callable[[Callable[[str], pl.DataFrame]], dict[str, pl.Series]],
+    conditions: Callable[[Callable[[str, str | None, Sequence[str] | None], tuple[np.ndarray, np.ndarray]]], dict],
     *,
     held: bool = True,
 ) -> Evaluation:
     """Every place where an identity rule can be evaluated, for all documents at once.
 
     Failing comparisons carry allowance, precision, labels and cells; with `held`, those that hold are listed too
-    (with their values only). `conditions` names the documents conditional rules apply to, given the line items of
-    any table it asks for.
+    (with their values only). `conditions` tells, per document, whether each conditional rule applies, given the
+    totals of any rows it asks for (`row_totals`).
     """
     if items.is_empty():
         return Evaluation(pl.DataFrame(schema=COMPARISON_COLUMNS), pl.DataFrame(schema=RAN), 0)
     c = cells(items)
     plan = _plan(c.kinds, rules)
-    docs = documents(c, tables, conditions(lambda table: rows_of(c, table)))
+    docs = documents(c, tables, conditions(lambda table, side, keys: row_totals(c, table, side, keys)))
     sums = kind_sums(c, plan, docs, rules, held=held)
     ok_rows, bad_rows, row_cells, row_applied = row_sums(c, plan, docs, rules, held=held)
     kind_cells = kind_sum_cells(c, sums)

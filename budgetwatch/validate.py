@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
 import polars as pl
 
 from budgetwatch.evaluate import Evaluation, evaluate
@@ -15,44 +16,26 @@ from schemas.identities import failing
 _FINAL_01 = {"table_id": "final.01"}
 
 
-def _rows_total(items: pl.DataFrame, table: str, side: str, keys: list[str]) -> pl.DataFrame:
-    return (
-        items.filter((pl.col("table_id") == table) & (pl.col("side") == side) & pl.col("row_key").is_in(keys))
-        .group_by("sha256")
-        .agg(pl.col("micros").fill_null(0).abs().sum().alias("s"))
-    )
+# Σ |amount| of some rows of a table, per document, and how many of its items there are (keys None: every row)
+RowTotals = Callable[[str, str | None, Sequence[str] | None], tuple[np.ndarray, np.ndarray]]
 
 
-def conditions(rows_of: Callable[[str], pl.DataFrame]) -> dict[str, pl.Series]:
-    """Documents for which a conditional rule applies (judged from 公开01), given the line items of a table."""
-    items = rows_of("final.01")
-    has_01 = items.select("sha256").unique()
-    carry = pl.concat(
-        [
-            _rows_total(items, "final.01", "income", ["use_of_balance", "carryover_begin"]),
-            _rows_total(items, "final.01", "expenditure", ["balance_distribution", "carryover_end"]),
-        ]
+def conditions(rows: RowTotals) -> dict[str, np.ndarray]:
+    """Per document, whether each conditional rule applies (judged from 公开01)."""
+    _, has_01 = rows("final.01", None, None)
+    carry = (
+        rows("final.01", "income", ["use_of_balance", "carryover_begin"])[0]
+        + rows("final.01", "expenditure", ["balance_distribution", "carryover_end"])[0]
     )
-    other = _rows_total(
-        items,
+    other = rows(
         "final.01",
         "income",
         ["higher_subsidy", "business_income", "operating_income", "affiliated_remittance", "other_income"],
-    )
-    funds = _rows_total(items, "final.01", "income", ["government_fund", "state_capital"])
-
-    def zero(frame: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
-        nonzero = frame.group_by("sha256").agg(pl.col("s").sum()).filter(pl.col("s") != 0)
-        return base.join(nonzero, on="sha256", how="anti")
-
-    no_carry = zero(carry, has_01)
-    all_fiscal = zero(other, no_carry)
-    all_general = zero(funds, all_fiscal)
-    return {
-        "no_carryover": no_carry.get_column("sha256"),
-        "all_fiscal": all_fiscal.get_column("sha256"),
-        "all_general_budget": all_general.get_column("sha256"),
-    }
+    )[0]
+    funds = rows("final.01", "income", ["government_fund", "state_capital"])[0]
+    no_carry = (has_01 > 0) & (carry == 0)
+    all_fiscal = no_carry & (other == 0)
+    return {"no_carryover": no_carry, "all_fiscal": all_fiscal, "all_general_budget": all_fiscal & (funds == 0)}
 
 
 def comparisons(items: pl.DataFrame, tables: pl.DataFrame) -> pl.DataFrame:
