@@ -71,6 +71,11 @@ def lookup(scheme: str, code: str, year: int | None = None) -> Code | None:
     return None
 
 
+def versions(scheme: str, code: str, year: int | None = None) -> tuple[Code, ...]:
+    """Every entry of a code valid in the year (every version when the year is not known)."""
+    return tuple(c for c in _by_code().get((scheme, code), ()) if c.valid_in(year))
+
+
 @cache
 def children(scheme: str, parent: str | None) -> tuple[Code, ...]:
     return tuple(c for c in codes() if c.scheme == scheme and c.parent == parent)

@@ -176,14 +176,16 @@ def unknown_code(ex: Extraction, rule: Rule) -> Iterator[Finding]:
 
 def code_name(ex: Extraction, rule: Rule) -> Iterator[Finding]:
     for i in _coded_items(ex):
-        entry = codes.lookup(i.code_scheme, i.code, ex.document.fiscal_year)
-        if entry is None or not i.label or i.code_printed:
+        # a document whose year is not known may use the names of any year's code list
+        entries = codes.versions(i.code_scheme, i.code, ex.document.fiscal_year)
+        if not entries or not i.label or i.code_printed:
             continue
         printed = normalise_label(i.label)
-        names = [normalise_label(n) for n in entry.names]
+        names = [normalise_label(n) for entry in entries for n in entry.names]
         if not any(printed == n or (len(printed) >= 3 and n.startswith(printed)) for n in names):
             where = Location(table_id=i.table_id, row_label=i.label, code=i.code, line=i.line)
-            yield _finding(rule, f"{i.table_id} {i.code} 印为“{i.label}”", [where], expected=entry.name, actual=i.label)
+            expected = entries[0].name
+            yield _finding(rule, f"{i.table_id} {i.code} 印为“{i.label}”", [where], expected=expected, actual=i.label)
 
 
 def code_parent(ex: Extraction, rule: Rule) -> Iterator[Finding]:

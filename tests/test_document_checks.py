@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from budgetwatch.document_checks import document_findings
 from budgetwatch.extract import extract_text
 from budgetwatch.performance_tables import has_label
@@ -149,3 +151,14 @@ def test_a_label_wrapped_around_the_text_of_a_neighbouring_cell_is_found():
     vertical = ["项", "目", "支", "出", "明", "细", "预", "算", "项目支出明细 金额"]
     assert has_label(vertical, "项目支出明细预算")
     assert not has_label(["项目总预算 资金来源：本级一般公共预算 11.82 万元", "项目当年预算 11.82"], "项目资金来源")
+
+
+def test_a_document_of_unknown_year_may_use_any_year_s_code_names(huangpi):
+    undated = replace(huangpi, document=replace(huangpi.document, fiscal_year=None))
+    renamed = [i for i in huangpi.items if i.code == "21305"]
+    # the name of 2022 on; the list's first version (2020–2021) is 扶贫
+    assert renamed and all(i.label == "巩固脱贫攻坚成果衔接乡村振兴" for i in renamed)
+    assert [f for f in document_findings(undated) if f.check_id == "K-02"] == []
+    wrong = replace(undated, items=[replace(i, label="就业补助") if i.code == "21305" else i for i in huangpi.items])
+    findings = [f for f in document_findings(wrong) if f.check_id == "K-02"]
+    assert findings and {f.actual for f in findings} == {"就业补助"}
