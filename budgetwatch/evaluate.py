@@ -1,9 +1,10 @@
 """Every identity of a compiled plan, evaluated over the line items of many documents at once.
 
-Each line item is a (document, kind) cell. Per document the values of each kind are summed into a dense documents ×
-kinds matrix, and every comparison of the plan is a signed sum of a few of its columns: one gather and one segmented
-sum for all rules together, in exact int64. Row identities (columns_sum) are summed over the contiguous run of each
-row's cells. Only the comparisons that fail, or whose checked cell is printed twice, are then described cell by cell.
+Each line item gets a document and a kind number; the plan (`identity_plan`) says which comparisons each kind takes
+part in. One compiled pass over the items (`kernels`) sums every comparison of every document at once, in exact
+int64; row identities (columns_sum) are summed row by row in another. Which comparisons apply (a value printed, the
+tables there, the rule's condition met, no column merged in the source) is decided per document. Only the
+comparisons that fail, or whose checked cell is printed twice, are then described cell by cell.
 """
 
 from __future__ import annotations
