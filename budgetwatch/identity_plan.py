@@ -176,39 +176,15 @@ def hierarchy(kinds: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
         coded = _parents(
             t.filter(pl.col("code").is_not_null() & pl.col("code_scheme").is_in(["function", "economic", "unit"]))
         )
-        as_child = _members(
-            coded,
-            rule,
-            table_id=rule.table,
-            instance=pl.col("instance"),
-            column=pl.col("column_key"),
-            code=pl.col("parent"),
-            parent_level=pl.col("parent_level"),
-            checked=False,
-            sign=1,
-        )
+        # a row is a child of its parent's comparison, the parent of its own, and a 合计 the parent of top-level rows
+        where = {"table_id": rule.table, "instance": pl.col("instance"), "column": pl.col("column_key")}
         own_level = pl.when(pl.col("code_scheme") == "unit").then(pl.lit("")).otherwise(pl.col("level"))
-        as_parent = _members(
-            coded,
-            rule,
-            table_id=rule.table,
-            instance=pl.col("instance"),
-            column=pl.col("column_key"),
-            code=pl.col("code"),
-            parent_level=own_level,
-            checked=True,
-            sign=1,
+        as_child = _members(
+            coded, rule, **where, code=pl.col("parent"), parent_level=pl.col("parent_level"), checked=False, sign=1
         )
+        as_parent = _members(coded, rule, **where, code=pl.col("code"), parent_level=own_level, checked=True, sign=1)
         as_total = _members(
-            t.filter(pl.col("total_row")),
-            rule,
-            table_id=rule.table,
-            instance=pl.col("instance"),
-            column=pl.col("column_key"),
-            code=TOTAL,
-            parent_level=TOTAL,
-            checked=True,
-            sign=1,
+            t.filter(pl.col("total_row")), rule, **where, code=TOTAL, parent_level=TOTAL, checked=True, sign=1
         )
         members = pl.concat([as_child, as_parent, as_total])
         # a comparison needs a printed parent and printed children; kinds of either alone compare nothing

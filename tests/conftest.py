@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from budgetwatch.extract import extract_path
 from budgetwatch.sample_portal import build_sample_portal, serve_sample_portal
+from budgetwatch.validate import frames
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "budgetwatch" / "data" / "samples"
@@ -42,3 +44,10 @@ def portal(portal_site, tmp_path):
     shutil.copytree(portal_site, site)  # each test may change its own copy
     with serve_sample_portal(site) as running:
         yield running
+
+
+def consistent_budget(hongshan):
+    """hongshan's 表1–表10 as frames: exactly consistent (its known defects are in 表11, 表12 and a header)."""
+    items, tables = frames([hongshan])
+    keep = [f"budget.{n:02d}" for n in range(1, 11)]
+    return items.filter(pl.col("table_id").is_in(keep)), tables.filter(pl.col("table_id").is_in(keep))

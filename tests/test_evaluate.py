@@ -8,6 +8,8 @@ import polars as pl
 from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
 from budgetwatch.validate import comparisons, evaluated, frames, identity_findings
 
+from .conftest import consistent_budget
+
 
 def _comparable(findings: dict) -> dict:
     return {
@@ -30,14 +32,8 @@ def test_interleaved_line_items_give_the_findings_of_contiguous_ones(huangpi, ho
     assert _comparable(identity_findings(scattered, tables)) == expected
 
 
-def _consistent_budget(hongshan) -> tuple[pl.DataFrame, pl.DataFrame]:
-    items, tables = frames([hongshan])
-    keep = [f"budget.{n:02d}" for n in range(1, 11)]
-    return items.filter(pl.col("table_id").is_in(keep)), tables.filter(pl.col("table_id").is_in(keep))
-
-
 def test_a_total_printed_twice_is_compared_once_for_each_printing(hongshan):
-    items, tables = _consistent_budget(hongshan)
+    items, tables = consistent_budget(hongshan)
     total = items.filter((pl.col("table_id") == "budget.03") & (pl.col("label_norm") == "合计"))
     last = items.filter(pl.col("table_id") == "budget.03").get_column("row_order").max()
     copy = total.with_columns(

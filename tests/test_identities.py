@@ -15,6 +15,8 @@ from budgetwatch.render_pdf import extraction_to_pdf
 from budgetwatch.rules import identity_rules
 from budgetwatch.validate import comparisons, frames, identity_findings
 
+from .conftest import consistent_budget
+
 
 def _findings(extraction):
     (report,) = validate_extractions([extraction])
@@ -99,22 +101,15 @@ def test_huangpi_template_text_and_city_wording(huangpi):
     assert {f.actual for f in findings if f.check_id == "T-02"} == {"指市级财政", "是指市直部门"}
 
 
-def _consistent_budget_items(hongshan) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """hongshan's 表1–表10 are exactly consistent (its known defects are in 表11, 表12 and a header)."""
-    items, tables = frames([hongshan])
-    keep = [f"budget.{n:02d}" for n in range(1, 11)]
-    return items.filter(pl.col("table_id").is_in(keep)), tables.filter(pl.col("table_id").is_in(keep))
-
-
 def test_exactly_consistent_tables_produce_no_finding(hongshan):
-    items, tables = _consistent_budget_items(hongshan)
+    items, tables = consistent_budget(hongshan)
     assert identity_findings(items, tables) == {}
     assert comparisons(items, tables).height > 250  # they were checked, not skipped
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_a_changed_amount_is_an_error_that_names_its_cell(hongshan, seed):
-    items, tables = _consistent_budget_items(hongshan)
+    items, tables = consistent_budget(hongshan)
     rng = random.Random(seed)
     printed = items.with_row_index("_i").filter(~pl.col("blank"))
     target = printed.row(rng.randrange(printed.height), named=True)
