@@ -13,6 +13,7 @@ timed. Prints rows, seconds (wall clock) and peak memory.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +27,11 @@ from schemas.identities import failing
 
 
 def generate(n: int, first: int = 0, samples=None, every: int = 200) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Documents first … first+n-1, cycling through the samples, one amount in `every` shifted by 0.01."""
+    """Documents first … first+n-1, cycling through the samples, one amount in `every` shifted by 0.01.
+
+    Each copy is keyed by a SHA-256 like a fetched document, so that keys are as long as the product's."""
     items, tables = samples or sample_frames()
+    digests = pl.Series([hashlib.sha256(f"copy {i}".encode()).hexdigest() for i in range(first, first + n)])
     keys = items.select("sha256").unique().sort("sha256").get_column("sha256").to_list()
     out_items, out_tables = [], []
     for k, key in enumerate(keys):
@@ -37,7 +41,7 @@ def generate(n: int, first: int = 0, samples=None, every: int = 200) -> tuple[pl
         copies = pl.DataFrame({"copy": numbers}, schema={"copy": pl.Int32})
         base = items.filter(pl.col("sha256") == key).drop("sha256").with_row_index("_cell")
         grown = copies.join(base, how="cross").with_columns(
-            pl.format("d{}", pl.col("copy")).alias("sha256"),
+            pl.lit(digests).gather(pl.col("copy") - first).alias("sha256"),
             pl.when((pl.col("_cell") + pl.col("copy")) % every == 0)
             .then(pl.col("micros") + 10_000)
             .otherwise(pl.col("micros"))
@@ -47,7 +51,7 @@ def generate(n: int, first: int = 0, samples=None, every: int = 200) -> tuple[pl
         t = tables.filter(pl.col("sha256") == key).drop("sha256")
         out_tables.append(
             copies.join(t, how="cross")
-            .with_columns(pl.format("d{}", pl.col("copy")).alias("sha256"))
+            .with_columns(pl.lit(digests).gather(pl.col("copy") - first).alias("sha256"))
             .drop("copy")
             .select(tables.columns)
         )

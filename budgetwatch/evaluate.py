@@ -56,6 +56,7 @@ class Cells:
     names: pl.Series  # sha256 of each document number
     kinds: pl.DataFrame
     doc: np.ndarray
+    bounds: np.ndarray  # the items of document d are bounds[d]:bounds[d + 1]
     kind: np.ndarray
     order: np.ndarray  # the row of each item in the frame as given
     value: np.ndarray
@@ -65,19 +66,24 @@ class Cells:
     row_order: np.ndarray
 
 
-def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, pl.Series, np.ndarray]:
-    """Number the documents; their items are contiguous as extracted, and sorted here (stably) when they are not."""
+def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, pl.Series, np.ndarray]:
+    """Number the documents; their items are contiguous as extracted, and sorted here (stably) when they are not.
+
+    Returns the items, each item's document, where each document's items begin (and the end), the documents' names
+    and the row of each item in the frame as given."""
     sha = items.get_column("sha256")
     doc = sha.rle_id().to_numpy()
     starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
     names = sha.gather(starts)
-    if names.n_unique() == names.len():
-        return items, doc, names, np.arange(items.height, dtype=np.int64)
-    order = items.select(pl.arg_sort_by("sha256", maintain_order=True)).to_series().to_numpy().astype(np.int64)
-    items = items[order]
-    doc = items.get_column("sha256").rle_id().to_numpy()
-    starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
-    return items, doc, items.get_column("sha256").gather(starts), order
+    order = None
+    if names.n_unique() != names.len():
+        order = items.select(pl.arg_sort_by("sha256", maintain_order=True)).to_series().to_numpy().astype(np.int64)
+        items = items[order]
+        doc = items.get_column("sha256").rle_id().to_numpy()
+        starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
+        names = items.get_column("sha256").gather(starts)
+    bounds = np.r_[starts, items.height].astype(np.int64)
+    return items, doc, bounds, names, np.arange(items.height, dtype=np.int64) if order is None else order
 
 
 def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
@@ -94,13 +100,14 @@ def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
 
 def cells(items: pl.DataFrame) -> Cells:
     """The batch as arrays."""
-    items, doc, names, order = _in_document_order(items)
+    items, doc, bounds, names, order = _in_document_order(items)
     kind, kinds = _kinds(items)
     return Cells(
         items=items.select("table_id", pl.col("instance").fill_null(""), "label", "code", "column_key", "line"),
         names=names,
         kinds=kinds,
         doc=doc,
+        bounds=bounds,
         kind=kind,
         order=order,
         # native dtypes, no copies: the compiled loops take any integer width
@@ -254,19 +261,8 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, h
     by_kind = _ByKind.of(m, c.kinds.height, local)
     if m.is_empty() or nd == 0:
         return KindSums(_no_entries(), _no_entries(), by_kind, local, np.zeros((nd, plan.check_ids.size), bool), 0)
-    n_slots = int(by_kind.slot.max(initial=-1)) + 1
-    actual, expected, counts, found = kernels.kind_sums(
-        c.doc, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
-        nd, local.size, n_slots,
-    )  # fmt: skip
     allowed = ~_blocked(plan, docs, nd, local)
     relation = wanted.get_column("relation").to_numpy()
-    slots = _slots(by_kind)
-    for j in np.flatnonzero(relation == "equal"):
-        rule = _rule(rules, wanted.get_column("check_id")[int(j)])
-        for k, ref in enumerate([*rule.left, *rule.right]):  # type: ignore[misc]
-            here = found[:, slots[(int(j), k)]] > 0 if (int(j), k) in slots else np.zeros(nd, bool)
-            allowed[:, j] &= here | docs.status(ref.table, ("declared_empty",))
     needs = wanted.get_column("needs").to_numpy()
     for j in np.flatnonzero(relation == "cross_rows"):
         for table in needs[j].split("|"):
@@ -274,15 +270,27 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, h
     conditions = wanted.get_column("condition").to_numpy()
     for j in np.flatnonzero(conditions != None):  # noqa: E711 (numpy object array)
         allowed[:, j] &= docs.condition[conditions[j]]
+    # an equal rule needs each of its references printed in the document, or its table declared empty
+    slots = _slots(by_kind)
+    ref_count = np.zeros(local.size, np.int64)
+    ref_slot, ref_empty = [], []
+    for j in np.flatnonzero(relation == "equal"):
+        rule = _rule(rules, wanted.get_column("check_id")[int(j)])
+        for k, ref in enumerate([*rule.left, *rule.right]):  # type: ignore[misc]
+            ref_count[j] += 1
+            ref_slot.append(slots.get((int(j), k), -1))
+            ref_empty.append(docs.status(ref.table, ("declared_empty",)))
     check_of = np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy())
     summing = np.isin(relation, EACH_CHECKED)
-    doc, comp, actual_, difference, printed, blank, failing, compared, ran = kernels.applied(
-        actual, expected, counts, allowed, summing, check_of, plan.check_ids.size, held
-    )
+    doc, comp, actual, difference, printed, blank, failing, compared, ran = kernels.kind_sums(
+        c.bounds, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
+        allowed, summing, np.r_[0, np.cumsum(ref_count)].astype(np.int64), np.array(ref_slot, np.int64),
+        np.column_stack(ref_empty) if ref_empty else np.zeros((nd, 0), bool), check_of, plan.check_ids.size, held,
+    )  # fmt: skip
     columns = {
         "doc": doc,
         "comp": local[comp],
-        "actual": actual_,
+        "actual": actual,
         "difference": difference,
         "n_values": printed,
         "actual_blank": blank,

@@ -57,32 +57,103 @@ def number_distinct(keys):
 
 
 @njit(cache=True, nogil=True)
-def kind_sums(doc, kind, value, present, ptr, comp, checked, sign, slot, n_docs, n_comps, n_slots):  # noqa: PLR0917
-    """Per (document, comparison): Σ checked values, Σ signed part values, and rows / printed rows of each role.
+def _grown(a, size):
+    out = np.empty(size, a.dtype)
+    out[: a.size] = a
+    return out
 
-    `slot` numbers the (comparison, CellRef) pairs of equal rules (-1 elsewhere): `found` counts their rows.
+
+@njit(cache=True, nogil=True)
+def kind_sums(  # noqa: PLR0915, PLR0917
+    bounds, kind, value, present, ptr, comp, checked, sign, slot, allowed, summing, ref_ptr, ref_slot, ref_empty,
+    check_of, n_checks, every,
+):  # fmt: skip
+    """Per (document, comparison): Σ checked values and Σ signed part values, and whether the comparison applies.
+
+    The items of document d are bounds[d]:bounds[d + 1]; one document's sums stay in cache. A comparison applies where
+    some value of it is printed and `allowed[d, c]`; a sum (`summing`) needs a checked cell and a part; an equal rule
+    needs each of its references (ref_ptr[c]:ref_ptr[c + 1]) to have a row there (its `slot`, numbered by the members'
+    `slot`) or its table declared empty (`ref_empty[d, r]`). Returns the entries that apply (all of them with `every`,
+    else those that fail or whose checked cell is printed twice) as doc, comp, actual, difference, printed values and
+    whether the checked cell is blank, and whether each fails; how many apply; and which rules ran in which document.
     """
-    actual = np.zeros((n_docs, n_comps), np.int64)
-    expected = np.zeros((n_docs, n_comps), np.int64)
-    counts = np.zeros((4, n_docs, n_comps), np.int32)  # checked rows, checked printed, part rows, part printed
-    found = np.zeros((n_docs, max(n_slots, 1)), np.int32)
-    for i in range(doc.size):
-        d, k, v, p = doc[i], kind[i], value[i], present[i]
-        for m in range(ptr[k], ptr[k + 1]):
-            c = comp[m]
-            if checked[m]:
-                actual[d, c] += v
-                counts[0, d, c] += 1
-                if p:
-                    counts[1, d, c] += 1
-            else:
-                expected[d, c] += v * sign[m]
-                counts[2, d, c] += 1
-                if p:
-                    counts[3, d, c] += 1
-            if slot[m] >= 0:
-                found[d, slot[m]] += 1
-    return actual, expected, counts, found
+    n_docs, n_comps = bounds.size - 1, allowed.shape[1]
+    n_slots = max(slot.max(), 0) + 1 if slot.size else 1
+    acc_actual = np.zeros(n_comps, np.int64)
+    acc_expected = np.zeros(n_comps, np.int64)
+    acc_counts = np.zeros((n_comps, 4), np.int32)  # checked rows, checked printed, part rows, part printed
+    found = np.zeros(n_slots, np.int32)
+    ran = np.zeros((n_docs, max(n_checks, 1)), np.bool_)
+    size = 1024
+    out_doc = np.empty(size, np.int64)
+    out_comp = np.empty(size, np.int64)
+    out_actual = np.empty(size, np.int64)
+    out_difference = np.empty(size, np.int64)
+    out_printed = np.empty(size, np.int32)
+    out_blank = np.empty(size, np.bool_)
+    out_failing = np.empty(size, np.bool_)
+    n = 0
+    total = 0
+    for d in range(n_docs):
+        for i in range(bounds[d], bounds[d + 1]):
+            k, v, p = kind[i], value[i], present[i]
+            for m in range(ptr[k], ptr[k + 1]):
+                c = comp[m]
+                if checked[m]:
+                    acc_actual[c] += v
+                    acc_counts[c, 0] += 1
+                    if p:
+                        acc_counts[c, 1] += 1
+                else:
+                    acc_expected[c] += v * sign[m]
+                    acc_counts[c, 2] += 1
+                    if p:
+                        acc_counts[c, 3] += 1
+                if slot[m] >= 0:
+                    found[slot[m]] += 1
+        # room for every comparison of the document: growing inside the loop below would slow all of it threefold
+        if n + n_comps > size:
+            while n + n_comps > size:
+                size *= 2
+            out_doc, out_comp = _grown(out_doc, size), _grown(out_comp, size)
+            out_actual, out_difference = _grown(out_actual, size), _grown(out_difference, size)
+            out_printed, out_blank = _grown(out_printed, size), _grown(out_blank, size)
+            out_failing = _grown(out_failing, size)
+        for c in range(n_comps):
+            rows, printed = acc_counts[c, 0] + acc_counts[c, 2], acc_counts[c, 1] + acc_counts[c, 3]
+            if rows == 0:
+                continue
+            applies = printed > 0 and allowed[d, c]
+            if summing[c] and (acc_counts[c, 0] == 0 or acc_counts[c, 2] == 0):
+                applies = False
+            for r in range(ref_ptr[c], ref_ptr[c + 1]):
+                if not ((ref_slot[r] >= 0 and found[ref_slot[r]] > 0) or ref_empty[d, r]):
+                    applies = False
+            if applies:
+                total += 1
+                ran[d, check_of[c]] = True
+                fails = acc_actual[c] != acc_expected[c] or (summing[c] and acc_counts[c, 0] > 1)
+                if every or fails:
+                    out_doc[n], out_comp[n], out_actual[n] = d, c, acc_actual[c]
+                    out_difference[n] = acc_actual[c] - acc_expected[c]
+                    out_printed[n], out_blank[n], out_failing[n] = printed, acc_counts[c, 1] == 0, fails
+                    n += 1
+            acc_actual[c] = 0
+            acc_expected[c] = 0
+            for r in range(4):
+                acc_counts[c, r] = 0
+        found[:] = 0
+    return (
+        out_doc[:n],
+        out_comp[:n],
+        out_actual[:n],
+        out_difference[:n],
+        out_printed[:n],
+        out_blank[:n],
+        out_failing[:n],
+        total,
+        ran,
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -192,46 +263,3 @@ def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked,
         out_total_printed[:n],
         contiguous,
     )
-
-
-@njit(cache=True, nogil=True)
-def applied(actual, expected, counts, allowed, summing, check_of, n_checks, every):  # noqa: PLR0917
-    """The (document, comparison) pairs that apply: some value printed, allowed there, and for sums a printed checked
-    cell and printed parts. Returns them (all, or with `every` false only the failing ones and those whose checked
-    cell is printed twice), how many apply, and which rules ran in which document."""
-    n_docs, n_comps = actual.shape
-    ran = np.zeros((n_docs, max(n_checks, 1)), np.bool_)
-    keep = np.zeros((n_docs, n_comps), np.bool_)
-    total = 0
-    kept = 0
-    for d in range(n_docs):
-        for c in range(n_comps):
-            printed = counts[1, d, c] + counts[3, d, c]
-            if printed == 0 or not allowed[d, c]:
-                continue
-            if summing[c] and (counts[0, d, c] == 0 or counts[2, d, c] == 0):
-                continue
-            total += 1
-            ran[d, check_of[c]] = True
-            failing = actual[d, c] != expected[d, c] or (summing[c] and counts[0, d, c] > 1)
-            if every or failing:
-                keep[d, c] = True
-                kept += 1
-    out_doc = np.empty(kept, np.int64)
-    out_comp = np.empty(kept, np.int64)
-    out_actual = np.empty(kept, np.int64)
-    out_difference = np.empty(kept, np.int64)
-    out_printed = np.empty(kept, np.int32)
-    out_blank = np.empty(kept, np.bool_)
-    out_failing = np.empty(kept, np.bool_)
-    n = 0
-    for d in range(n_docs):
-        for c in range(n_comps):
-            if keep[d, c]:
-                out_doc[n], out_comp[n], out_actual[n] = d, c, actual[d, c]
-                out_difference[n] = actual[d, c] - expected[d, c]
-                out_printed[n] = counts[1, d, c] + counts[3, d, c]
-                out_blank[n] = counts[1, d, c] == 0
-                out_failing[n] = out_difference[n] != 0 or (summing[c] and counts[0, d, c] > 1)
-                n += 1
-    return out_doc, out_comp, out_actual, out_difference, out_printed, out_blank, out_failing, total, ran
