@@ -42,7 +42,6 @@ COMPARISON_COLUMNS: dict[str, pl.DataType] = {
     # a failing comparison's other printed cells, as rows of the line items given (the checked cell is the row itself)
     "cells": pl.List(pl.Int64()),
 }
-RAN = {"sha256": pl.String, "check_id": pl.String}
 INVOLVED = {"cand": pl.Int64, "item": pl.Int64, "checked": pl.Boolean, "sign": pl.Int8, "ref": pl.Int16}
 KIND_SUMS = ("rows_sum", "hierarchy", "equal", "cross_rows")
 EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is compared twice, not summed
@@ -188,10 +187,7 @@ def row_totals(c: Cells, table: str, side: str | None, keys: Sequence[str] | Non
         chosen &= pl.col("row_key").is_in(list(keys))
     wanted = np.zeros(c.kinds.height, bool)
     wanted[c.kinds.filter(chosen).get_column("kind").to_numpy()] = True
-    at = np.flatnonzero(wanted[c.kind])
-    totals = np.zeros(c.names.len(), np.int64)
-    np.add.at(totals, c.doc[at], np.abs(c.value[at]))
-    return totals, np.bincount(c.doc[at], minlength=c.names.len())
+    return kernels.document_totals(c.bounds, c.kind, c.value, wanted)
 
 
 def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, np.ndarray]) -> Documents:
@@ -244,8 +240,7 @@ class KindSums:
 
     passing: pl.DataFrame  # empty unless asked for
     failing: pl.DataFrame  # failing, or a checked cell printed more than once: to describe
-    by_kind: _ByKind
-    local: np.ndarray  # comparison number of each local column
+    cells: pl.DataFrame  # INVOLVED: the items of each failing one (`cand`, its row in `failing`)
     ran: np.ndarray  # documents × plan.check_ids: the rule ran there
     compared: int
 
@@ -260,7 +255,8 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, h
     nd, local = c.names.len(), wanted.get_column("comp").to_numpy().astype(np.int64)
     by_kind = _ByKind.of(m, c.kinds.height, local)
     if m.is_empty() or nd == 0:
-        return KindSums(_no_entries(), _no_entries(), by_kind, local, np.zeros((nd, plan.check_ids.size), bool), 0)
+        none = pl.DataFrame(schema=INVOLVED)
+        return KindSums(_no_entries(), _no_entries(), none, np.zeros((nd, plan.check_ids.size), bool), 0)
     allowed = ~_blocked(plan, docs, nd, local)
     relation = wanted.get_column("relation").to_numpy()
     needs = wanted.get_column("needs").to_numpy()
@@ -282,9 +278,9 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, h
             ref_empty.append(docs.status(ref.table, ("declared_empty",)))
     check_of = np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy())
     summing = np.isin(relation, EACH_CHECKED)
-    doc, comp, actual, difference, printed, blank, failing, compared, ran = kernels.kind_sums(
+    doc, comp, actual, difference, printed, blank, failing, compared, ran, items = kernels.kind_sums(
         c.bounds, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
-        allowed, summing, np.r_[0, np.cumsum(ref_count)].astype(np.int64), np.array(ref_slot, np.int64),
+        by_kind.ref, allowed, summing, np.r_[0, np.cumsum(ref_count)].astype(np.int64), np.array(ref_slot, np.int64),
         np.column_stack(ref_empty) if ref_empty else np.zeros((nd, 0), bool), check_of, plan.check_ids.size, held,
     )  # fmt: skip
     columns = {
@@ -298,8 +294,7 @@ def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, h
     return KindSums(
         pl.DataFrame({k: v[~failing] for k, v in columns.items()}) if held else _no_entries(),
         pl.DataFrame({k: v[failing] for k, v in columns.items()}),
-        by_kind,
-        local,
+        pl.DataFrame(dict(zip(INVOLVED, items, strict=True)), schema=INVOLVED),
         ran,
         int(compared),
     )
@@ -340,18 +335,6 @@ def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarra
     owner = np.repeat(np.arange(starts.size), lengths)
     before = np.cumsum(lengths) - lengths
     return owner, np.arange(int(lengths.sum())) - np.repeat(before, lengths) + np.repeat(starts, lengths)
-
-
-def kind_sum_cells(c: Cells, sums: KindSums) -> pl.DataFrame:
-    """Every item of each candidate (numbered by its row in `sums.failing`): (cand, item, checked, sign, ref)."""
-    bad = sums.failing
-    candidate = np.full((c.names.len(), sums.local.size), -1, np.int64)
-    candidate[bad.get_column("doc").to_numpy(), np.searchsorted(sums.local, bad.get_column("comp").to_numpy())] = (
-        np.arange(bad.height)
-    )
-    b = sums.by_kind
-    cand, item, checked, sign, ref = kernels.involved(c.doc, c.kind, b.ptr, b.comp, b.checked, b.sign, b.ref, candidate)
-    return pl.DataFrame({"cand": cand, "item": item, "checked": checked, "sign": sign, "ref": ref})
 
 
 # ---------------------------------------------------------------------------------------------------- row sums
@@ -640,22 +623,47 @@ def _passing(entries: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesRun:
+    """Which rules were evaluated at least once in which document of a batch."""
+
+    documents: pl.Series  # sha256 of each row of `matrix`
+    check_ids: np.ndarray
+    matrix: np.ndarray  # documents × check_ids
+
+    @classmethod
+    def none(cls) -> RulesRun:
+        return cls(pl.Series("sha256", [], pl.String), np.array([], str), np.zeros((0, 0), bool))
+
+    def by_document(self) -> dict[str, set[str]]:
+        return {
+            sha: set(self.check_ids[np.flatnonzero(row)].tolist())
+            for sha, row in zip(self.documents.to_list(), self.matrix, strict=True)
+        }
+
+    def frame(self) -> pl.DataFrame:
+        """(sha256, check_id) of every rule that ran."""
+        d, k = np.nonzero(self.matrix)
+        return pl.DataFrame(
+            {"sha256": self.documents.gather(d), "check_id": pl.Series(self.check_ids[k], dtype=pl.String)}
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """The comparisons of a batch: described ones, which rules ran in which document, and how many were made."""
 
     comparisons: pl.DataFrame  # COMPARISON_COLUMNS: every failing one, and with `held` every one that holds
-    ran: pl.DataFrame  # (sha256, check_id): rules evaluated at least once in the document
+    ran: RulesRun
     compared: int
 
 
-def _ran(c: Cells, plan: Plan, ran: np.ndarray, rows: tuple[np.ndarray, np.ndarray]) -> pl.DataFrame:
-    """(document, rule) pairs with at least one comparison: the kind sums' and the rows' (document, comparison)."""
-    ran = ran.copy()
+def _ran(c: Cells, plan: Plan, ran: np.ndarray, rows: tuple[np.ndarray, np.ndarray]) -> RulesRun:
+    """Rules with at least one comparison in a document: the kind sums' and the rows' (document, comparison)."""
+    ran = ran[:, : plan.check_ids.size].copy()
     doc, comp = rows
     check_of = np.searchsorted(plan.check_ids, plan.comparisons.get_column("check_id").to_numpy())
     ran[doc.astype(np.int64), check_of[comp]] = True
-    d, k = np.nonzero(ran[:, : plan.check_ids.size])
-    return pl.DataFrame({"sha256": c.names.gather(d), "check_id": pl.Series(plan.check_ids[k], dtype=pl.String)})
+    return RulesRun(c.names, plan.check_ids, ran)
 
 
 def evaluate(
@@ -673,19 +681,18 @@ def evaluate(
     totals of any rows it asks for (`row_totals`).
     """
     if items.is_empty():
-        return Evaluation(pl.DataFrame(schema=COMPARISON_COLUMNS), pl.DataFrame(schema=RAN), 0)
+        return Evaluation(pl.DataFrame(schema=COMPARISON_COLUMNS), RulesRun.none(), 0)
     c = cells(items)
     plan = _plan(c.kinds, rules)
     docs = documents(c, tables, conditions(lambda table, side, keys: row_totals(c, table, side, keys)))
     sums = kind_sums(c, plan, docs, rules, held=held)
     ok_rows, bad_rows, row_cells, row_applied = row_sums(c, plan, docs, rules, held=held)
-    kind_cells = kind_sum_cells(c, sums)
     bad = pl.concat(
         [sums.failing.with_columns(pl.lit(None, dtype=pl.String).alias("instance")), bad_rows], how="vertical_relaxed"
     )
     involved = pl.concat(
         [
-            kind_cells.cast(INVOLVED),  # type: ignore[arg-type]
+            sums.cells,
             row_cells.with_columns(pl.col("cand") + sums.failing.height).cast(INVOLVED),  # type: ignore[arg-type]
         ]
     )

@@ -57,6 +57,20 @@ def number_distinct(keys):
 
 
 @njit(cache=True, nogil=True)
+def document_totals(bounds, kind, value, wanted):
+    """Per document (items bounds[d]:bounds[d + 1]): Σ |value| and the number of items whose kind is `wanted`."""
+    n_docs = bounds.size - 1
+    totals = np.zeros(n_docs, np.int64)
+    counts = np.zeros(n_docs, np.int64)
+    for d in range(n_docs):
+        for i in range(bounds[d], bounds[d + 1]):
+            if wanted[kind[i]]:
+                totals[d] += abs(value[i])
+                counts[d] += 1
+    return totals, counts
+
+
+@njit(cache=True, nogil=True)
 def _grown(a, size):
     out = np.empty(size, a.dtype)
     out[: a.size] = a
@@ -65,7 +79,7 @@ def _grown(a, size):
 
 @njit(cache=True, nogil=True)
 def kind_sums(  # noqa: PLR0915, PLR0917
-    bounds, kind, value, present, ptr, comp, checked, sign, slot, allowed, summing, ref_ptr, ref_slot, ref_empty,
+    bounds, kind, value, present, ptr, comp, checked, sign, slot, ref, allowed, summing, ref_ptr, ref_slot, ref_empty,
     check_of, n_checks, every,
 ):  # fmt: skip
     """Per (document, comparison): Σ checked values and Σ signed part values, and whether the comparison applies.
@@ -75,7 +89,8 @@ def kind_sums(  # noqa: PLR0915, PLR0917
     needs each of its references (ref_ptr[c]:ref_ptr[c + 1]) to have a row there (its `slot`, numbered by the members'
     `slot`) or its table declared empty (`ref_empty[d, r]`). Returns the entries that apply (all of them with `every`,
     else those that fail or whose checked cell is printed twice) as doc, comp, actual, difference, printed values and
-    whether the checked cell is blank, and whether each fails; how many apply; and which rules ran in which document.
+    whether the checked cell is blank, and whether each fails; how many apply; which rules ran in which document; and
+    the items of the failing entries (numbered among the failing ones), with their role, sign and CellRef (`ref`).
     """
     n_docs, n_comps = bounds.size - 1, allowed.shape[1]
     n_slots = max(slot.max(), 0) + 1 if slot.size else 1
@@ -92,11 +107,23 @@ def kind_sums(  # noqa: PLR0915, PLR0917
     out_printed = np.empty(size, np.int32)
     out_blank = np.empty(size, np.bool_)
     out_failing = np.empty(size, np.bool_)
+    cell_size = 1024
+    cell_cand = np.empty(cell_size, np.int64)
+    cell_item = np.empty(cell_size, np.int64)
+    cell_checked = np.empty(cell_size, np.bool_)
+    cell_sign = np.empty(cell_size, np.int8)
+    cell_ref = np.empty(cell_size, np.int16)
+    cand_of = np.full(n_comps, -1, np.int64)  # the failing number of each comparison of the document, else -1
     n = 0
+    n_failing = 0
+    n_cells = 0
     total = 0
     for d in range(n_docs):
+        visits = 0
+        failing_before = n_failing
         for i in range(bounds[d], bounds[d + 1]):
             k, v, p = kind[i], value[i], present[i]
+            visits += ptr[k + 1] - ptr[k]
             for m in range(ptr[k], ptr[k + 1]):
                 c = comp[m]
                 if checked[m]:
@@ -138,11 +165,30 @@ def kind_sums(  # noqa: PLR0915, PLR0917
                     out_difference[n] = acc_actual[c] - acc_expected[c]
                     out_printed[n], out_blank[n], out_failing[n] = printed, acc_counts[c, 1] == 0, fails
                     n += 1
+                if fails:
+                    cand_of[c] = n_failing
+                    n_failing += 1
             acc_actual[c] = 0
             acc_expected[c] = 0
             for r in range(4):
                 acc_counts[c, r] = 0
         found[:] = 0
+        if n_failing == failing_before:
+            continue
+        # the document's items again (still in cache): those of its failing comparisons
+        if n_cells + visits > cell_size:
+            while n_cells + visits > cell_size:
+                cell_size *= 2
+            cell_cand, cell_item = _grown(cell_cand, cell_size), _grown(cell_item, cell_size)
+            cell_checked, cell_sign = _grown(cell_checked, cell_size), _grown(cell_sign, cell_size)
+            cell_ref = _grown(cell_ref, cell_size)
+        for i in range(bounds[d], bounds[d + 1]):
+            for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
+                if cand_of[comp[m]] >= 0:
+                    cell_cand[n_cells], cell_item[n_cells] = cand_of[comp[m]], i
+                    cell_checked[n_cells], cell_sign[n_cells], cell_ref[n_cells] = checked[m], sign[m], ref[m]
+                    n_cells += 1
+        cand_of[:] = -1
     return (
         out_doc[:n],
         out_comp[:n],
@@ -153,30 +199,8 @@ def kind_sums(  # noqa: PLR0915, PLR0917
         out_failing[:n],
         total,
         ran,
+        (cell_cand[:n_cells], cell_item[:n_cells], cell_checked[:n_cells], cell_sign[:n_cells], cell_ref[:n_cells]),
     )
-
-
-@njit(cache=True, nogil=True)
-def involved(doc, kind, ptr, comp, checked, sign, ref, candidate):  # noqa: PLR0917
-    """Every item of each candidate comparison (`candidate[d, c]` ≥ 0 numbers it): candidate, item, role, sign, ref."""
-    total = 0
-    for i in range(doc.size):
-        for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
-            if candidate[doc[i], comp[m]] >= 0:
-                total += 1
-    out_cand = np.empty(total, np.int64)
-    out_item = np.empty(total, np.int64)
-    out_checked = np.empty(total, np.bool_)
-    out_sign = np.empty(total, np.int8)
-    out_ref = np.empty(total, np.int16)
-    n = 0
-    for i in range(doc.size):
-        for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
-            c = candidate[doc[i], comp[m]]
-            if c >= 0:
-                out_cand[n], out_item[n], out_checked[n], out_sign[n], out_ref[n] = c, i, checked[m], sign[m], ref[m]
-                n += 1
-    return out_cand, out_item, out_checked, out_sign, out_ref
 
 
 @njit(cache=True, nogil=True)

@@ -137,7 +137,7 @@ def checked_and_skipped(
     """Findings, and for each document the identity rules that could not run there, each with its reason."""
     evaluation = evaluated(items, tables)
     findings = comparison_findings(grade(failing(evaluation.comparisons)), items)
-    ran = set(evaluation.ran.iter_rows())
+    ran = evaluation.ran.by_document()
     status = {(sha, t): st for sha, t, st in tables.select("sha256", "table_id", "status").iter_rows()}
     merged = {
         (sha, t)
@@ -152,7 +152,7 @@ def checked_and_skipped(
         families[sha].add(table.split(".")[0])
     for sha in tables.get_column("sha256").unique().to_list():
         for rule in identity_rules():
-            if (sha, rule.id) in ran or not {t.split(".")[0] for t in rule.tables} <= families[sha]:
+            if rule.id in ran.get(sha, ()) or not {t.split(".")[0] for t in rule.tables} <= families[sha]:
                 continue
             skipped[sha].append({"check_id": rule.id, "reason": _skip_reason(rule, sha, status, merged)})
     return findings, skipped
