@@ -342,13 +342,15 @@ def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def row_sums(
     c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, tuple[np.ndarray, np.ndarray]]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, np.ndarray, int]:
     """columns_sum comparisons, one per printed row: passing entries (if asked for), failing entries, the failing
-    rows' items, and (document, comparison) of every row that applies."""
+    rows' items, documents × plan.check_ids where a row of the rule applied, and how many rows applied."""
     wanted = plan.comparisons.filter(pl.col("relation") == "columns_sum")
     none = _no_entries().with_columns(pl.lit("").alias("instance"))
+    nd = c.names.len()
+    ran = np.zeros((nd, plan.check_ids.size), bool)
     if wanted.is_empty() or not c.kind.size:
-        return none, none, pl.DataFrame(schema=INVOLVED), (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return none, none, pl.DataFrame(schema=INVOLVED), ran, 0
     local = wanted.get_column("comp").to_numpy().astype(np.int64)
     m = plan.members.join(wanted.select("comp"), on="comp").sort("kind", "comp")
     kind = m.get_column("kind").to_numpy().astype(np.int64)
@@ -356,89 +358,72 @@ def row_sums(
     ptr = np.r_[0, np.cumsum(np.bincount(kind, minlength=c.kinds.height))].astype(np.int64)
     checked = m.get_column("checked").to_numpy().astype(np.bool_)
     sign = m.get_column("sign").to_numpy().astype(np.int64)
-    table_of, instance_names = _table_instances(c.kinds)
-    arrays = (c.doc, c.kind, c.value, c.present, c.row_order)
-    result = kernels.row_sums(*arrays, table_of, ptr, rule_of, checked, sign, local.size)
-    order = None
-    if not result[-1]:  # a row's cells came apart: put each row together (stably) and sum again
-        order = np.lexsort((c.row_order, table_of[c.kind], c.doc))
-        arrays = tuple(a[order] for a in arrays)
-        result = kernels.row_sums(*arrays, table_of, ptr, rule_of, checked, sign, local.size)
-    rule, start, end, actual, expected, printed, total_printed, _ = result
-    first = start if order is None else order[start]
-    row_doc = c.doc[first]
-    row_instance = table_of[c.kind[first]]
-    applies = printed > 0
+    table_of, instance_names, codes = _table_instances(c.kinds)
+    n_tables = int(table_of.max(initial=0)) + 1
+    allowed = np.ones((nd, local.size), bool)
+    blocked = []
     merged_tables = set(docs.unplaced.get_column("table_id").to_list())
     for j, check_id in enumerate(wanted.get_column("check_id").to_list()):
         r = _rule(rules, check_id)
-        if r.table not in merged_tables and not r.condition:
-            continue
-        mine = rule == j
-        applies[mine] &= ~_merged_rows(docs, r, instance_names, row_doc[mine], row_instance[mine])
         if r.condition:
-            applies[mine] &= docs.condition[r.condition][row_doc[mine]]
-    at = np.flatnonzero(applies)
-    failing = actual[at] != expected[at]
-    bad_rows = at[failing]
+            allowed[:, j] = docs.condition[r.condition]
+        if r.table in merged_tables:
+            blocked += [(d * n_tables + t) * local.size + j for d, t in _merged_rows(docs, r, codes)]
+    arrays = (c.doc, c.kind, c.value, c.present, c.row_order)
+    rest = (table_of, ptr, rule_of, checked, sign, allowed, np.unique(np.array(blocked, np.int64)), n_tables, held)
+    rows, compared, rule_ran, cells, contiguous = kernels.row_sums(*arrays, *rest)
+    order = None
+    if not contiguous:  # a row's cells came apart: put each row together (stably) and sum again
+        order = np.lexsort((c.row_order, table_of[c.kind], c.doc))
+        rows, compared, rule_ran, cells, _ = kernels.row_sums(*(a[order] for a in arrays), *rest)
+    rule, doc, table, _, actual, expected, printed, total_printed, failing = rows
+    check_of = np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy())
+    for j in range(local.size):
+        ran[:, check_of[j]] |= rule_ran[:, j]
 
-    def entries(rows: np.ndarray) -> pl.DataFrame:
+    def entries(at: np.ndarray) -> pl.DataFrame:
         return pl.DataFrame(
             {
-                "doc": row_doc[rows],
-                "comp": local[rule[rows]],
-                "actual": actual[rows],
-                "difference": actual[rows] - expected[rows],
-                "n_values": printed[rows].astype(np.int32),
-                "actual_blank": total_printed[rows] == 0,
-                "instance": pl.Series(row_instance[rows]).replace_strict(instance_names, return_dtype=pl.String),
+                "doc": doc[at],
+                "comp": local[rule[at]],
+                "actual": actual[at],
+                "difference": actual[at] - expected[at],
+                "n_values": printed[at],
+                "actual_blank": total_printed[at] == 0,
+                "instance": pl.Series(table[at]).replace_strict(instance_names, return_dtype=pl.String),
             }
         )
 
-    owner, pos = _expand(start[bad_rows], end[bad_rows])
-    items = pos if order is None else order[pos]
-    # keep the items of each failing row that its rule sums
-    member = np.zeros((c.kinds.height, local.size), np.int8)  # 0 not a member, 1 a part, 2 the total column
-    member[kind, rule_of] = np.where(checked, 2, 1)
-    signs = np.zeros((c.kinds.height, local.size), np.int64)
-    signs[kind, rule_of] = sign
-    row_rule = rule[bad_rows][owner]
-    role = member[c.kind[items], row_rule]
-    keep = role > 0
+    cand, item, role, part_sign = cells
     involved = pl.DataFrame(
         {
-            "cand": owner[keep],
-            "item": items[keep],
-            "checked": role[keep] == 2,
-            "sign": signs[c.kind[items[keep]], row_rule[keep]],
-            "ref": np.zeros(int(keep.sum()), np.int16),
-        }
-    ).cast(INVOLVED)  # type: ignore[arg-type]
-    passing = entries(at[~failing]) if held else none
-    return passing, entries(bad_rows), involved, (row_doc[at], local[rule[at]])
+            "cand": cand,
+            "item": item if order is None else order[item],
+            "checked": role,
+            "sign": part_sign,
+            "ref": np.zeros(cand.size, np.int16),
+        },
+        schema=INVOLVED,
+    )
+    passing = entries(np.flatnonzero(~failing)) if held else none
+    return passing, entries(np.flatnonzero(failing)), involved, ran, int(compared)
 
 
-def _table_instances(kinds: pl.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
-    """A small code per (table, instance) of each kind, and each code's instance."""
+def _table_instances(kinds: pl.DataFrame) -> tuple[np.ndarray, dict[int, str], dict[tuple[str, str], int]]:
+    """A small code per (table, instance) of each kind, each code's instance, and the code of each pair."""
     pairs = kinds.select("table_id", "instance")
     code = (pairs.select(pl.struct("table_id", "instance").rank("dense")).to_series() - 1).to_numpy()
     names = dict(zip(code.tolist(), pairs.get_column("instance").to_list(), strict=True))
-    return code.astype(np.int64), names
+    codes = dict(zip(pairs.iter_rows(), code.tolist(), strict=True))
+    return code.astype(np.int64), names, codes
 
 
-def _merged_rows(
-    docs: Documents, rule: Rule, instance_names: dict[int, str], row_doc: np.ndarray, row_instance: np.ndarray
-) -> np.ndarray:
-    """Rows of a (document, instance) where the source merged a column this rule sums: none can be checked."""
+def _merged_rows(docs: Documents, rule: Rule, codes: dict[tuple[str, str], int]) -> list[tuple[int, int]]:
+    """(document, table code) where the source merged a column this rule sums: no row there can be checked."""
     wanted = [rule.total, *(p.lstrip("-") for p in rule.parts)]  # type: ignore[union-attr]
     hit = docs.unplaced.filter((pl.col("table_id") == rule.table) & pl.col("column").is_in(wanted))
-    if hit.is_empty():
-        return np.zeros(row_doc.size, bool)
-    present = set(np.unique(row_instance).tolist())
-    code = {name: k for k, name in instance_names.items() if k in present}
-    width = max(instance_names, default=0) + 1
-    blocked = [d * width + code[i] for d, i in hit.select("doc", "instance").unique().iter_rows() if i in code]
-    return np.isin(row_doc.astype(np.int64) * width + row_instance, blocked)
+    pairs = hit.select("doc", "table_id", "instance").unique().iter_rows()
+    return [(d, codes[(t, i)]) for d, t, i in pairs if (t, i) in codes]
 
 
 # ---------------------------------------------------------------------------------------------------- descriptions
@@ -657,15 +642,6 @@ class Evaluation:
     compared: int
 
 
-def _ran(c: Cells, plan: Plan, ran: np.ndarray, rows: tuple[np.ndarray, np.ndarray]) -> RulesRun:
-    """Rules with at least one comparison in a document: the kind sums' and the rows' (document, comparison)."""
-    ran = ran[:, : plan.check_ids.size].copy()
-    doc, comp = rows
-    check_of = np.searchsorted(plan.check_ids, plan.comparisons.get_column("check_id").to_numpy())
-    ran[doc.astype(np.int64), check_of[comp]] = True
-    return RulesRun(c.names, plan.check_ids, ran)
-
-
 def evaluate(
     items: pl.DataFrame,
     tables: pl.DataFrame,
@@ -686,7 +662,7 @@ def evaluate(
     plan = _plan(c.kinds, rules)
     docs = documents(c, tables, conditions(lambda table, side, keys: row_totals(c, table, side, keys)))
     sums = kind_sums(c, plan, docs, rules, held=held)
-    ok_rows, bad_rows, row_cells, row_applied = row_sums(c, plan, docs, rules, held=held)
+    ok_rows, bad_rows, row_cells, rows_ran, rows_compared = row_sums(c, plan, docs, rules, held=held)
     bad = pl.concat(
         [sums.failing.with_columns(pl.lit(None, dtype=pl.String).alias("instance")), bad_rows], how="vertical_relaxed"
     )
@@ -704,4 +680,5 @@ def evaluate(
         c.names.gather(out.get_column("doc")).alias("sha256"),
         *(pl.col(n).cast(t) for n, t in COMPARISON_COLUMNS.items() if n != "sha256"),
     )
-    return Evaluation(out, _ran(c, plan, sums.ran, row_applied), sums.compared + row_applied[0].size)
+    ran = RulesRun(c.names, plan.check_ids, sums.ran[:, : plan.check_ids.size] | rows_ran)
+    return Evaluation(out, ran, sums.compared + rows_compared)

@@ -204,22 +204,37 @@ def kind_sums(  # noqa: PLR0915, PLR0917
 
 
 @njit(cache=True, nogil=True)
-def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked, sign, n_rules):  # noqa: PLR0915, PLR0917
-    """Per printed row and columns_sum rule: Σ total-column values, Σ signed part values, printed values and totals.
+def row_sums(  # noqa: PLR0915, PLR0917
+    doc, kind, value, present, row_order, table_of, ptr, rule, checked, sign, allowed, blocked, n_tables, every
+):
+    """Per printed row and columns_sum rule: Σ total-column values against Σ signed part values.
 
-    A row is a run of items of one document, table (instance) and row order. Returns the rows (rule, first item, end,
-    sums) and whether every row's cells came as one run (else the caller sorts the items and calls again).
+    A row is a run of items of one document, table (instance, numbered by `table_of` per kind) and row order. A row
+    applies where some value of it is printed, `allowed[d, r]`, and its (document, table, rule) is not `blocked`
+    (sorted keys (d · n_tables + t) · n_rules + r). Returns the rows that apply (all with `every`, else the failing
+    ones) as rule, document, table, first item, sums, printed values, printed totals and whether each fails; how many
+    apply; which rules ran in which document; the items of the failing rows (numbered among the failing ones) with
+    their role and sign; and whether every row's cells came as one run (else the caller sorts the items and calls
+    again).
     """
-    size = 0  # at most one row per item and rule it takes part in
+    n_docs, n_rules = allowed.shape
+    size = 0  # at most one row, and one listed item, per item and rule it takes part in
     for i in range(doc.size):
         size += ptr[kind[i] + 1] - ptr[kind[i]]
     out_rule = np.empty(size, np.int64)
-    out_start = np.empty(size, np.int64)
-    out_end = np.empty(size, np.int64)
+    out_doc = np.empty(size, np.int64)
+    out_table = np.empty(size, np.int64)
+    out_first = np.empty(size, np.int64)
     out_actual = np.empty(size, np.int64)
     out_expected = np.empty(size, np.int64)
     out_printed = np.empty(size, np.int32)
     out_total_printed = np.empty(size, np.int32)
+    out_failing = np.empty(size, np.bool_)
+    cell_cand = np.empty(size, np.int64)
+    cell_item = np.empty(size, np.int64)
+    cell_checked = np.empty(size, np.bool_)
+    cell_sign = np.empty(size, np.int8)
+    ran = np.zeros((n_docs, max(n_rules, 1)), np.bool_)
     actual = np.zeros(n_rules, np.int64)
     expected = np.zeros(n_rules, np.int64)
     printed = np.zeros(n_rules, np.int32)
@@ -232,6 +247,9 @@ def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked,
     current_doc = -1
     contiguous = True
     n = 0
+    n_failing = 0
+    n_cells = 0
+    total = 0
     start = 0
     for i in range(doc.size + 1):
         boundary = i == doc.size
@@ -240,19 +258,37 @@ def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked,
                 doc[i] != doc[start] or table_of[kind[i]] != table_of[kind[start]] or row_order[i] != row_order[start]
             )
         if boundary and i > start:
-            if doc[start] != current_doc:
+            d, t = doc[start], table_of[kind[start]]
+            if d != current_doc:
                 last_row[:] = -1
-                current_doc = doc[start]
-            t = table_of[kind[start]]
+                current_doc = d
             if row_order[start] <= last_row[t]:
                 contiguous = False
             last_row[t] = row_order[start]
             for x in range(n_touched):
                 r = touched[x]
-                out_rule[n], out_start[n], out_end[n] = r, start, i
-                out_actual[n], out_expected[n] = actual[r], expected[r]
-                out_printed[n], out_total_printed[n] = printed[r], total_printed[r]
-                n += 1
+                applies = printed[r] > 0 and allowed[d, r]
+                if applies and blocked.size:
+                    key = (d * n_tables + t) * n_rules + r
+                    at = np.searchsorted(blocked, key)
+                    applies = not (at < blocked.size and blocked[at] == key)
+                if applies:
+                    total += 1
+                    ran[d, r] = True
+                    fails = actual[r] != expected[r]
+                    if every or fails:
+                        out_rule[n], out_doc[n], out_table[n], out_first[n] = r, d, t, start
+                        out_actual[n], out_expected[n] = actual[r], expected[r]
+                        out_printed[n], out_total_printed[n], out_failing[n] = printed[r], total_printed[r], fails
+                        n += 1
+                    if fails:  # the row's items that its rule sums
+                        for j in range(start, i):
+                            for m in range(ptr[kind[j]], ptr[kind[j] + 1]):
+                                if rule[m] == r:
+                                    cell_cand[n_cells], cell_item[n_cells] = n_failing, j
+                                    cell_checked[n_cells], cell_sign[n_cells] = checked[m], sign[m]
+                                    n_cells += 1
+                        n_failing += 1
                 actual[r] = 0
                 expected[r] = 0
                 printed[r] = 0
@@ -278,12 +314,19 @@ def row_sums(doc, kind, value, present, row_order, table_of, ptr, rule, checked,
             if present[i]:
                 printed[r] += 1
     return (
-        out_rule[:n],
-        out_start[:n],
-        out_end[:n],
-        out_actual[:n],
-        out_expected[:n],
-        out_printed[:n],
-        out_total_printed[:n],
+        (
+            out_rule[:n],
+            out_doc[:n],
+            out_table[:n],
+            out_first[:n],
+            out_actual[:n],
+            out_expected[:n],
+            out_printed[:n],
+            out_total_printed[:n],
+            out_failing[:n],
+        ),
+        total,
+        ran,
+        (cell_cand[:n_cells], cell_item[:n_cells], cell_checked[:n_cells], cell_sign[:n_cells]),
         contiguous,
     )
