@@ -51,7 +51,7 @@ EACH_CHECKED = ("rows_sum", "hierarchy")  # a checked cell printed twice is comp
 class Cells:
     """The line items of a batch as arrays, in document order, each with its document and kind number."""
 
-    items: pl.DataFrame  # what descriptions need of each item
+    items: pl.DataFrame  # what descriptions need of each item beyond its kind
     names: pl.Series  # sha256 of each document number
     kinds: pl.DataFrame
     doc: np.ndarray
@@ -102,7 +102,7 @@ def cells(items: pl.DataFrame) -> Cells:
     items, doc, bounds, names, order = _in_document_order(items)
     kind, kinds = _kinds(items)
     return Cells(
-        items=items.select("table_id", pl.col("instance").fill_null(""), "label", "code", "column_key", "line"),
+        items=items.select("label", "line"),
         names=names,
         kinds=kinds,
         doc=doc,
@@ -431,7 +431,7 @@ def _merged_rows(docs: Documents, rule: Rule, codes: dict[tuple[str, str], int])
 
 def _each_checked_apart(bad: pl.DataFrame, involved: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A rows_sum / hierarchy candidate whose checked cell is printed twice becomes one comparison per printed cell."""
-    heads = involved.filter(pl.col("checked")).get_column("cand").to_numpy()
+    heads = involved.get_column("cand").to_numpy()[involved.get_column("checked").to_numpy()]
     if not heads.size or np.bincount(heads).max() < 2:  # each checked cell printed once: the usual case
         return bad, involved
     checked = involved.filter(pl.col("checked")).group_by("cand").len()
@@ -455,6 +455,26 @@ def _each_checked_apart(bad: pl.DataFrame, involved: pl.DataFrame) -> tuple[pl.D
     return pl.concat([bad, more.select(bad.columns)]), pl.concat([kept, split.select(kept.columns).cast(kept.schema)])
 
 
+def _cell_order(
+    cand: np.ndarray, checked: np.ndarray, *, ref: np.ndarray, line: np.ndarray, position: np.ndarray, item: np.ndarray
+) -> np.ndarray:
+    """Cells by candidate; in each, the checked cell first, then by CellRef, line, template column and item.
+
+    One 64-bit key sorted stably when the values fit in it (they do by far in any batch): three times as fast as
+    sorting by six keys. Items come in order within a candidate, which is checked; otherwise all six keys are used.
+    """
+    line = line.astype(np.int64) + 1  # no line is -1
+    ref, position = ref.astype(np.int64), position.astype(np.int64)
+    limits = ((cand, 23), (ref, 8), (line, 21), (position, 10))
+    if not cand.size or all(a.min() >= 0 and a.max() < 1 << bits for a, bits in limits):
+        key = (cand << 40) | ((~checked).astype(np.int64) << 39) | (ref << 31) | (line << 10) | position
+        order = np.argsort(key, kind="stable")
+        k, i = key[order], item[order]
+        if not np.any((k[1:] == k[:-1]) & (i[1:] < i[:-1])):
+            return order
+    return np.lexsort((item, position, line, ref, ~checked, cand))
+
+
 def _allowance(value: np.ndarray, present: np.ndarray, decimals: np.ndarray) -> np.ndarray:
     """The rounding allowance of printed values: half a unit of the last printed digit; a printed 0 is exact."""
     return np.where(present & (value != 0), 5 * 10 ** np.clip(5 - decimals.astype(np.int64), 0, None), 0)
@@ -471,14 +491,9 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
     if bad.is_empty():
         return _passing(_no_entries(), plan)
     # the checked cell first, then the parts in the order of their rule, then as printed: by line and template column
-    at = involved.get_column("item").to_numpy()
-    involved = involved.with_columns(
-        pl.Series("line", c.line[at]), pl.Series("position", plan.positions[c.kind[at]])
-    ).sort("cand", "checked", "ref", "line", "position", "item", descending=[False, True, False, False, False, False])
-    cand = involved.get_column("cand").to_numpy()
-    item = involved.get_column("item").to_numpy()
-    checked = involved.get_column("checked").to_numpy()
-    sign = involved.get_column("sign").to_numpy().astype(np.int64)
+    cand, item, checked, sign, ref = (involved.get_column(n).to_numpy() for n in INVOLVED)
+    order = _cell_order(cand, checked, ref=ref, line=c.line[item], position=plan.positions[c.kind[item]], item=item)
+    cand, item, checked, sign = cand[order], item[order], checked[order], sign[order].astype(np.int64)
     starts = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
     value, present = c.value[item], c.present[item]
     head = np.zeros(item.size, bool)
@@ -487,22 +502,25 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
     first_part = parts[np.r_[True, cand[parts][1:] != cand[parts][:-1]]] if parts.size else parts
     part_line = np.full(bad.height, -1, np.int64)
     part_line[cand[first_part]] = c.line[item[first_part]]
-    described = pl.DataFrame(
-        {
-            "cand": cand[starts],
-            "actual": np.add.reduceat(value * checked, starts),
-            "expected": np.add.reduceat(value * sign * ~checked, starts),
-            "tolerance": np.add.reduceat(_allowance(value, present, c.decimals[item]), starts),
-            "n_values": np.add.reduceat(present.astype(np.int32), starts),
-            "decimals": np.maximum.reduceat(c.decimals[item], starts),
-            "actual_blank": np.add.reduceat((present & checked).astype(np.int32), starts) == 0,
-            "has_checked": checked[starts],
-            "part_line": part_line[cand[starts]],
-        }
-    ).hstack(
-        c.items.select("table_id", "label", "code", "column_key", "line")
-        .gather(item[starts])
-        .rename({"table_id": "first_table", "label": "row_label"})
+    described = (
+        pl.DataFrame(
+            {
+                "cand": cand[starts],
+                "actual": np.add.reduceat(value * checked, starts),
+                "expected": np.add.reduceat(value * sign * ~checked, starts),
+                "tolerance": np.add.reduceat(_allowance(value, present, c.decimals[item]), starts),
+                "n_values": np.add.reduceat(present.astype(np.int32), starts),
+                "decimals": np.maximum.reduceat(c.decimals[item], starts),
+                "actual_blank": np.add.reduceat((present & checked).astype(np.int32), starts) == 0,
+                "has_checked": checked[starts],
+                "part_line": part_line[cand[starts]],
+            }
+        )
+        .hstack(
+            # what a kind says from the few kinds, the rest from the items
+            c.kinds.select(pl.col("table_id").alias("first_table"), "code", "column_key").gather(c.kind[item[starts]])
+        )
+        .hstack(c.items.select(pl.col("label").alias("row_label"), "line").gather(item[starts]))
     )
     rest = present & ~(head & checked)
     listed = (
@@ -515,9 +533,11 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
     in_hierarchy = parts[np.isin(cand[parts], hierarchy)]
     codes = (
         pl.DataFrame({"cand": cand[in_hierarchy]})
-        .hstack(c.items.select("code").gather(item[in_hierarchy]))
+        .hstack(c.kinds.select("code").gather(c.kind[item[in_hierarchy]]))
+        .with_columns(pl.col("cand").set_sorted())
         .group_by("cand", maintain_order=True)
-        .agg(pl.col("code").str.join(" + ").alias("part_codes"))
+        .agg(pl.col("code").alias("part_codes"))  # listed, then joined: twice as fast as joining in the group
+        .with_columns(pl.col("part_codes").list.join(" + "))
     )
     out = (
         bad.select("doc", "instance", *meta.columns[1:])

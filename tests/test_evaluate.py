@@ -3,8 +3,10 @@ own, referenced tables declared empty, long sums exact, and the lean evaluation 
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
+from budgetwatch.evaluate import _cell_order
 from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
 from budgetwatch.validate import comparisons, evaluated, frames, identity_findings
 
@@ -112,3 +114,16 @@ def test_the_lean_evaluation_lists_the_failing_comparisons_and_every_rule_that_r
     ran = every.select("sha256", "check_id").unique()
     assert lean.ran.frame().sort("sha256", "check_id").equals(ran.sort("sha256", "check_id"))
     assert lean.comparisons.height < every.height / 10
+
+
+def test_cells_are_ordered_by_candidate_role_reference_line_and_column_whatever_their_size():
+    rng = np.random.default_rng(7)
+    n = 5_000
+    cand, checked = np.sort(rng.integers(0, 300, n)), rng.random(n) < 0.2
+    ref, position, item = rng.integers(0, 3, n), rng.integers(0, 12, n), np.arange(n)
+    for line in (rng.integers(-1, 400, n), rng.integers(-1, 1 << 30, n)):  # the second does not fit the packed key
+        order = _cell_order(cand, checked, ref=ref, line=line, position=position, item=item)
+        assert np.array_equal(order, np.lexsort((item, position, line, ref, ~checked, cand)))
+    scrambled = rng.permutation(n)  # items out of order within a candidate: still sorted by item last
+    order = _cell_order(cand, checked, ref=ref, line=np.zeros(n, np.int64), position=position, item=scrambled)
+    assert np.array_equal(order, np.lexsort((scrambled, position, np.zeros(n), ref, ~checked, cand)))
