@@ -18,7 +18,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+# isort: off
+import budgetwatch  # noqa: F401  first, as in the product: it sets up the allocators before polars is loaded
 import polars as pl
+
+# isort: on
 from _common import peak_rss_mb, sample_frames
 
 from budgetwatch.checking import CONCURRENT_BATCHES

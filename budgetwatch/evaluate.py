@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 import numpy as np
@@ -63,6 +63,7 @@ class Cells:
     decimals: np.ndarray
     line: np.ndarray
     row_order: np.ndarray
+    memo: dict = field(default_factory=dict)  # what is worked out from the arrays once and asked for again
 
 
 def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, pl.Series, np.ndarray]:
@@ -137,6 +138,30 @@ def _plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
 
 
 @dataclass(frozen=True, slots=True)
+class _Prepared:
+    plan: Plan
+    kind_sums: _KindSumPlan
+    row_sums: _RowSumPlan
+
+
+_PREPARED: dict[int, _Prepared] = {}  # by id(plan), while the plan is cached
+
+
+def _prepared(plan: Plan, rules: Sequence[Rule], kinds: pl.DataFrame) -> _Prepared:
+    """The kernels' inputs that depend on the plan alone, worked out once per plan."""
+    with _PLANS_LOCK:
+        ready = _PREPARED.get(id(plan))
+    if ready is None or ready.plan is not plan:
+        ready = _Prepared(plan, _kind_sum_plan(plan, rules, kinds.height), _row_sum_plan(plan, rules, kinds))
+        with _PLANS_LOCK:
+            live = {id(p) for p in _PLANS.values()}
+            for key in [k for k in _PREPARED if k not in live]:
+                del _PREPARED[key]
+            _PREPARED[id(plan)] = ready
+    return ready
+
+
+@dataclass(frozen=True, slots=True)
 class _ByKind:
     """Members of some comparisons as compressed rows by kind: the members of kind k are ptr[k]:ptr[k + 1]."""
 
@@ -180,14 +205,19 @@ class Documents:
 
 def row_totals(c: Cells, table: str, side: str | None, keys: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
     """Per document: Σ |amount| of the rows of a table with these keys (all rows when None), and their item count."""
-    chosen = pl.col("table_id") == table
+    if table not in c.memo:  # per document and kind of the table, in one pass: conditions ask several times
+        kinds = c.kinds.filter(pl.col("table_id") == table)
+        column = np.full(c.kinds.height, -1, np.int64)
+        column[kinds.get_column("kind").to_numpy()] = np.arange(kinds.height)
+        c.memo[table] = (kinds, *kernels.kind_totals(c.bounds, c.kind, c.value, column, kinds.height))
+    kinds, totals, counts = c.memo[table]
+    chosen = pl.col("table_id").is_not_null()  # every kind of the table (a literal would make one row of none)
     if side is not None:
         chosen &= pl.col("side") == side
     if keys is not None:
         chosen &= pl.col("row_key").is_in(list(keys))
-    wanted = np.zeros(c.kinds.height, bool)
-    wanted[c.kinds.filter(chosen).get_column("kind").to_numpy()] = True
-    return kernels.document_totals(c.bounds, c.kind, c.value, wanted)
+    at = np.flatnonzero(kinds.select(chosen.fill_null(False)).to_series().to_numpy())
+    return totals[:, at].sum(axis=1), counts[:, at].sum(axis=1)
 
 
 def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, np.ndarray]) -> Documents:
@@ -215,23 +245,72 @@ def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, np.ndarray])
     return Documents(status=status, condition=conditions, unplaced=unplaced)
 
 
-def _blocked(plan: Plan, docs: Documents, nd: int, local: np.ndarray) -> np.ndarray:
+def _blocked(k: _KindSumPlan, docs: Documents, nd: int) -> np.ndarray:
     """documents × comparisons: sums down a column the source merged somewhere (rows_sum, hierarchy)."""
-    out = np.zeros((nd, local.size), bool)
+    out = np.zeros((nd, k.local.size), bool)
     if docs.unplaced.is_empty():
         return out
-    comps = plan.comparisons.filter(pl.col("relation").is_in(EACH_CHECKED)).select(
-        "comp", "table_id", "instance", "column"
-    )
-    hit = docs.unplaced.join(comps, on=["table_id", "instance", "column"])
-    position = np.full(plan.comparisons.height, -1, np.int64)
-    position[local] = np.arange(local.size)
-    d, j = hit.get_column("doc").to_numpy(), position[hit.get_column("comp").to_numpy()]
-    out[d[j >= 0], j[j >= 0]] = True
+    hit = docs.unplaced.join(k.down_columns, on=["table_id", "instance", "column"])
+    out[hit.get_column("doc").to_numpy(), hit.get_column("j").to_numpy()] = True
     return out
 
 
 # ---------------------------------------------------------------------------------------------------- kind sums
+
+
+@dataclass(frozen=True, slots=True)
+class _KindSumPlan:
+    """What the kind sums need of a plan, worked out once per plan."""
+
+    local: np.ndarray  # comparison number of each local column
+    by_kind: _ByKind
+    down_columns: pl.DataFrame  # (j, table_id, instance, column) of the rows_sum and hierarchy comparisons
+    needs: list[tuple[tuple[str, ...], np.ndarray]]  # cross_rows: the tables needed, and by which columns
+    conditional: list[tuple[str, np.ndarray]]  # a rule's condition, and its columns
+    ref_ptr: np.ndarray  # equal rules: the references of column j are ref_ptr[j]:ref_ptr[j + 1]
+    ref_slot: np.ndarray
+    ref_tables: list[str]
+    check_of: np.ndarray
+    summing: np.ndarray
+
+
+def _kind_sum_plan(plan: Plan, rules: Sequence[Rule], n_kinds: int) -> _KindSumPlan:
+    wanted = plan.comparisons.filter(pl.col("relation").is_in(KIND_SUMS)).with_row_index("j")
+    m = plan.members.join(wanted.select("comp", "relation"), on="comp").with_columns(
+        (pl.col("relation") == "equal").alias("slotted")
+    )
+    local = wanted.get_column("comp").to_numpy().astype(np.int64)
+    by_kind = _ByKind.of(m, n_kinds, local)
+    relation = wanted.get_column("relation").to_numpy()
+    needs = wanted.get_column("needs").to_numpy()
+    crossing = np.flatnonzero(relation == "cross_rows")
+    needed = {tuple(needs[j].split("|")) for j in crossing}
+    conditions = wanted.get_column("condition").to_numpy()
+    conditional = np.flatnonzero(conditions != None)  # noqa: E711 (numpy object array)
+    # an equal rule needs each of its references printed in the document, or its table declared empty
+    slots = _slots(by_kind)
+    ref_count = np.zeros(local.size, np.int64)
+    ref_slot, ref_tables = [], []
+    for j in np.flatnonzero(relation == "equal"):
+        rule = _rule(rules, wanted.get_column("check_id")[int(j)])
+        for k, ref in enumerate([*rule.left, *rule.right]):  # type: ignore[misc]
+            ref_count[j] += 1
+            ref_slot.append(slots.get((int(j), k), -1))
+            ref_tables.append(ref.table)
+    return _KindSumPlan(
+        local=local,
+        by_kind=by_kind,
+        down_columns=wanted.filter(pl.col("relation").is_in(EACH_CHECKED)).select(
+            pl.col("j").cast(pl.Int64), "table_id", "instance", "column"
+        ),
+        needs=[(t, np.array([j for j in crossing if tuple(needs[j].split("|")) == t])) for t in sorted(needed)],
+        conditional=[(cond, conditional[conditions[conditional] == cond]) for cond in set(conditions[conditional])],
+        ref_ptr=np.r_[0, np.cumsum(ref_count)].astype(np.int64),
+        ref_slot=np.array(ref_slot, np.int64),
+        ref_tables=ref_tables,
+        check_of=np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy()),
+        summing=np.isin(relation, EACH_CHECKED),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,45 +326,26 @@ class KindSums:
 
 def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True) -> KindSums:
     """Every (document, comparison) of the kind-sum relations that applies, summed in one pass over the items."""
-    meta = plan.comparisons
-    wanted = meta.filter(pl.col("relation").is_in(KIND_SUMS))
-    m = plan.members.join(wanted.select("comp", "relation"), on="comp").with_columns(
-        (pl.col("relation") == "equal").alias("slotted")
-    )
-    nd, local = c.names.len(), wanted.get_column("comp").to_numpy().astype(np.int64)
-    by_kind = _ByKind.of(m, c.kinds.height, local)
-    if m.is_empty() or nd == 0:
+    k = _prepared(plan, rules, c.kinds).kind_sums
+    nd, by_kind = c.names.len(), k.by_kind
+    if not by_kind.comp.size or nd == 0:
         none = pl.DataFrame(schema=INVOLVED)
         return KindSums(_no_entries(), _no_entries(), none, np.zeros((nd, plan.check_ids.size), bool), 0)
-    allowed = ~_blocked(plan, docs, nd, local)
-    relation = wanted.get_column("relation").to_numpy()
-    needs = wanted.get_column("needs").to_numpy()
-    for j in np.flatnonzero(relation == "cross_rows"):
-        for table in needs[j].split("|"):
-            allowed[:, j] &= docs.status(table, ("parsed", "declared_empty"))
-    conditions = wanted.get_column("condition").to_numpy()
-    for j in np.flatnonzero(conditions != None):  # noqa: E711 (numpy object array)
-        allowed[:, j] &= docs.condition[conditions[j]]
-    # an equal rule needs each of its references printed in the document, or its table declared empty
-    slots = _slots(by_kind)
-    ref_count = np.zeros(local.size, np.int64)
-    ref_slot, ref_empty = [], []
-    for j in np.flatnonzero(relation == "equal"):
-        rule = _rule(rules, wanted.get_column("check_id")[int(j)])
-        for k, ref in enumerate([*rule.left, *rule.right]):  # type: ignore[misc]
-            ref_count[j] += 1
-            ref_slot.append(slots.get((int(j), k), -1))
-            ref_empty.append(docs.status(ref.table, ("declared_empty",)))
-    check_of = np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy())
-    summing = np.isin(relation, EACH_CHECKED)
+    allowed = ~_blocked(k, docs, nd)
+    for tables, columns in k.needs:
+        here = np.logical_and.reduce([docs.status(t, ("parsed", "declared_empty")) for t in tables])
+        allowed[:, columns] &= here[:, None]
+    for condition, columns in k.conditional:
+        allowed[:, columns] &= docs.condition[condition][:, None]
+    ref_empty = [docs.status(t, ("declared_empty",)) for t in k.ref_tables]
     doc, comp, actual, difference, printed, blank, failing, compared, ran, items = kernels.kind_sums(
         c.bounds, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
-        by_kind.ref, allowed, summing, np.r_[0, np.cumsum(ref_count)].astype(np.int64), np.array(ref_slot, np.int64),
-        np.column_stack(ref_empty) if ref_empty else np.zeros((nd, 0), bool), check_of, plan.check_ids.size, held,
+        by_kind.ref, allowed, k.summing, k.ref_ptr, k.ref_slot,
+        np.column_stack(ref_empty) if ref_empty else np.zeros((nd, 0), bool), k.check_of, plan.check_ids.size, held,
     )  # fmt: skip
     columns = {
         "doc": doc,
-        "comp": local[comp],
+        "comp": k.local[comp],
         "actual": actual,
         "difference": difference,
         "n_values": printed,
@@ -340,46 +400,73 @@ def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarra
 # ---------------------------------------------------------------------------------------------------- row sums
 
 
+@dataclass(frozen=True, slots=True)
+class _RowSumPlan:
+    """What the row sums need of a plan, worked out once per plan."""
+
+    local: np.ndarray  # comparison number of each rule's column
+    ptr: np.ndarray  # the members of kind k are ptr[k]:ptr[k + 1]
+    rule_of: np.ndarray
+    checked: np.ndarray
+    sign: np.ndarray
+    table_of: np.ndarray  # a code per (table, instance) of each kind
+    instance_names: dict[int, str]
+    codes: dict[tuple[str, str], int]
+    rules: list[Rule]  # of each column
+    check_of: np.ndarray
+
+
+def _row_sum_plan(plan: Plan, rules: Sequence[Rule], kinds: pl.DataFrame) -> _RowSumPlan:
+    wanted = plan.comparisons.filter(pl.col("relation") == "columns_sum")
+    local = wanted.get_column("comp").to_numpy().astype(np.int64)
+    m = plan.members.join(wanted.select("comp"), on="comp").sort("kind", "comp")
+    kind = m.get_column("kind").to_numpy().astype(np.int64)
+    table_of, instance_names, codes = _table_instances(kinds)
+    return _RowSumPlan(
+        local=local,
+        ptr=np.r_[0, np.cumsum(np.bincount(kind, minlength=kinds.height))].astype(np.int64),
+        rule_of=np.searchsorted(local, m.get_column("comp").to_numpy()),
+        checked=m.get_column("checked").to_numpy().astype(np.bool_),
+        sign=m.get_column("sign").to_numpy().astype(np.int64),
+        table_of=table_of,
+        instance_names=instance_names,
+        codes=codes,
+        rules=[_rule(rules, check_id) for check_id in wanted.get_column("check_id").to_list()],
+        check_of=np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy()),
+    )
+
+
 def row_sums(
     c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, np.ndarray, int]:
     """columns_sum comparisons, one per printed row: passing entries (if asked for), failing entries, the failing
     rows' items, documents × plan.check_ids where a row of the rule applied, and how many rows applied."""
-    wanted = plan.comparisons.filter(pl.col("relation") == "columns_sum")
+    p = _prepared(plan, rules, c.kinds).row_sums
     none = _no_entries().with_columns(pl.lit("").alias("instance"))
-    nd = c.names.len()
+    nd, local, table_of = c.names.len(), p.local, p.table_of
     ran = np.zeros((nd, plan.check_ids.size), bool)
-    if wanted.is_empty() or not c.kind.size:
+    if not local.size or not c.kind.size:
         return none, none, pl.DataFrame(schema=INVOLVED), ran, 0
-    local = wanted.get_column("comp").to_numpy().astype(np.int64)
-    m = plan.members.join(wanted.select("comp"), on="comp").sort("kind", "comp")
-    kind = m.get_column("kind").to_numpy().astype(np.int64)
-    rule_of = np.searchsorted(local, m.get_column("comp").to_numpy())
-    ptr = np.r_[0, np.cumsum(np.bincount(kind, minlength=c.kinds.height))].astype(np.int64)
-    checked = m.get_column("checked").to_numpy().astype(np.bool_)
-    sign = m.get_column("sign").to_numpy().astype(np.int64)
-    table_of, instance_names, codes = _table_instances(c.kinds)
     n_tables = int(table_of.max(initial=0)) + 1
     allowed = np.ones((nd, local.size), bool)
     blocked = []
-    merged_tables = set(docs.unplaced.get_column("table_id").to_list())
-    for j, check_id in enumerate(wanted.get_column("check_id").to_list()):
-        r = _rule(rules, check_id)
+    merged_tables = set(docs.unplaced.get_column("table_id").unique().to_list())
+    for j, r in enumerate(p.rules):
         if r.condition:
             allowed[:, j] = docs.condition[r.condition]
         if r.table in merged_tables:
-            blocked += [(d * n_tables + t) * local.size + j for d, t in _merged_rows(docs, r, codes)]
+            blocked += [(d * n_tables + t) * local.size + j for d, t in _merged_rows(docs, r, p.codes)]
     arrays = (c.doc, c.kind, c.value, c.present, c.row_order)
-    rest = (table_of, ptr, rule_of, checked, sign, allowed, np.unique(np.array(blocked, np.int64)), n_tables, held)
+    blocked_keys = np.unique(np.array(blocked, np.int64))
+    rest = (table_of, p.ptr, p.rule_of, p.checked, p.sign, allowed, blocked_keys, n_tables, held)
     rows, compared, rule_ran, cells, contiguous = kernels.row_sums(*arrays, *rest)
     order = None
     if not contiguous:  # a row's cells came apart: put each row together (stably) and sum again
         order = np.lexsort((c.row_order, table_of[c.kind], c.doc))
         rows, compared, rule_ran, cells, _ = kernels.row_sums(*(a[order] for a in arrays), *rest)
     rule, doc, table, _, actual, expected, printed, total_printed, failing = rows
-    check_of = np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy())
     for j in range(local.size):
-        ran[:, check_of[j]] |= rule_ran[:, j]
+        ran[:, p.check_of[j]] |= rule_ran[:, j]
 
     def entries(at: np.ndarray) -> pl.DataFrame:
         return pl.DataFrame(
@@ -390,7 +477,7 @@ def row_sums(
                 "difference": actual[at] - expected[at],
                 "n_values": printed[at],
                 "actual_blank": total_printed[at] == 0,
-                "instance": pl.Series(table[at]).replace_strict(instance_names, return_dtype=pl.String),
+                "instance": pl.Series(table[at]).replace_strict(p.instance_names, return_dtype=pl.String),
             }
         )
 

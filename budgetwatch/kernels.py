@@ -57,17 +57,18 @@ def number_distinct(keys):
 
 
 @njit(cache=True, nogil=True)
-def document_totals(bounds, kind, value, wanted):
-    """Per document (items bounds[d]:bounds[d + 1]): Σ |value| and the number of items whose kind is `wanted`."""
+def kind_totals(bounds, kind, value, column, n_columns):
+    """Per document (items bounds[d]:bounds[d + 1]) and kind with a column (≥ 0): Σ |value| and the item count."""
     n_docs = bounds.size - 1
-    totals = np.zeros(n_docs, np.int64)
-    counts = np.zeros(n_docs, np.int64)
+    totals = np.zeros((n_docs, max(n_columns, 1)), np.int64)
+    counts = np.zeros((n_docs, max(n_columns, 1)), np.int64)
     for d in range(n_docs):
         for i in range(bounds[d], bounds[d + 1]):
-            if wanted[kind[i]]:
-                totals[d] += abs(value[i])
-                counts[d] += 1
-    return totals, counts
+            j = column[kind[i]]
+            if j >= 0:
+                totals[d, j] += abs(value[i])
+                counts[d, j] += 1
+    return totals[:, :n_columns], counts[:, :n_columns]
 
 
 @njit(cache=True, nogil=True)
