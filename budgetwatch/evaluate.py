@@ -562,11 +562,6 @@ def _cell_order(
     return np.lexsort((item, position, line, ref, ~checked, cand))
 
 
-def _allowance(value: np.ndarray, present: np.ndarray, decimals: np.ndarray) -> np.ndarray:
-    """The rounding allowance of printed values: half a unit of the last printed digit; a printed 0 is exact."""
-    return np.where(present & (value != 0), 5 * 10 ** np.clip(5 - decimals.astype(np.int64), 0, None), 0)
-
-
 def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) -> pl.DataFrame:
     """Candidates compared cell by cell, in COMPARISON_COLUMNS: values, allowance, precision, labels and cells."""
     meta = plan.comparisons.select(
@@ -589,16 +584,19 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
     first_part = parts[np.r_[True, cand[parts][1:] != cand[parts][:-1]]] if parts.size else parts
     part_line = np.full(bad.height, -1, np.int64)
     part_line[cand[first_part]] = c.line[item[first_part]]
+    actual, expected, tolerance, printed, decimals, printed_checked = kernels.described(
+        starts, value, present, checked, sign, c.decimals[item]
+    )
     described = (
         pl.DataFrame(
             {
                 "cand": cand[starts],
-                "actual": np.add.reduceat(value * checked, starts),
-                "expected": np.add.reduceat(value * sign * ~checked, starts),
-                "tolerance": np.add.reduceat(_allowance(value, present, c.decimals[item]), starts),
-                "n_values": np.add.reduceat(present.astype(np.int32), starts),
-                "decimals": np.maximum.reduceat(c.decimals[item], starts),
-                "actual_blank": np.add.reduceat((present & checked).astype(np.int32), starts) == 0,
+                "actual": actual,
+                "expected": expected,
+                "tolerance": tolerance,
+                "n_values": printed,
+                "decimals": decimals,
+                "actual_blank": printed_checked == 0,
                 "has_checked": checked[starts],
                 "part_line": part_line[cand[starts]],
             }

@@ -72,6 +72,36 @@ def kind_totals(bounds, kind, value, column, n_columns):
 
 
 @njit(cache=True, nogil=True)
+def described(starts, value, present, checked, sign, decimals):  # noqa: PLR0917
+    """Per candidate (cells starts[j]:starts[j + 1], the last to the end): Σ checked values, Σ signed parts, the
+    rounding allowance (half a unit of the last printed digit of each printed non-zero value), printed values, the
+    finest precision, and printed checked cells."""
+    n = starts.size
+    actual = np.zeros(n, np.int64)
+    expected = np.zeros(n, np.int64)
+    tolerance = np.zeros(n, np.int64)
+    printed = np.zeros(n, np.int32)
+    finest = np.zeros(n, np.int64)
+    printed_checked = np.zeros(n, np.int32)
+    for j in range(n):
+        end = starts[j + 1] if j + 1 < n else value.size
+        finest[j] = decimals[starts[j]]
+        for x in range(starts[j], end):
+            v, p = value[x], present[x]
+            finest[j] = max(finest[j], decimals[x])
+            if checked[x]:
+                actual[j] += v
+                printed_checked[j] += p
+            else:
+                expected[j] += v * sign[x]
+            if p:
+                printed[j] += 1
+                if v != 0:
+                    tolerance[j] += 5 * 10 ** max(5 - np.int64(decimals[x]), 0)
+    return actual, expected, tolerance, printed, finest, printed_checked
+
+
+@njit(cache=True, nogil=True)
 def _grown(a, size):
     out = np.empty(size, a.dtype)
     out[: a.size] = a
