@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from budgetwatch import kernels
-from budgetwatch.identity_plan import TOTAL, Plan, compile_plan, kind_columns
+from budgetwatch.identity_plan import KIND_COLUMNS, TOTAL, Plan, compile_plan, kind_columns, total_row
 from budgetwatch.rules import Rule
 
 COMPARISON_COLUMNS: dict[str, pl.DataType] = {
@@ -86,16 +86,26 @@ def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, n
     return items, doc, bounds, names, np.arange(items.height, dtype=np.int64) if order is None else order
 
 
+_TOTAL_MARK = 0x9E3779B97F4A7C15  # xor-ed into the key of a 合计 row
+
+
 def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     """The kind number of each item, and the distinct kinds numbered in order of first appearance."""
-    attrs = items.select(kind_columns(items))
-    # a 64-bit hash of the attributes (each column hashed with its own seed, then combined): kinds number in the
-    # hundreds, so a collision (about n²/2⁶⁵) is not a concern; hashing column by column is twice as fast as by row
-    hashes = [pl.col(name).hash(seed=k + 1) for k, name in enumerate(attrs.columns)]
-    hashed = attrs.select(reduce(lambda a, b: a.xor(b), hashes).alias("h")).get_column("h")
-    kind, first = kernels.number_distinct(hashed.to_numpy())
-    kinds = attrs.gather(first).with_row_index("kind")
-    return kind, kinds
+    # a 64-bit key per item: each attribute column hashed with its own seed, combined by xor (column by column is
+    # twice as fast as by row). Kinds number in the hundreds, so a collision (about n²/2⁶⁵) is not a concern. The
+    # columns are hashed as they are, nulls included; the attributes are worked out for the first item of each kind
+    hashes = [pl.col(name).hash(seed=k + 1) for k, name in enumerate(KIND_COLUMNS[:-1])]
+    total = pl.when(total_row()).then(pl.lit(_TOTAL_MARK, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
+    key = items.select(reduce(lambda a, b: a.xor(b), [*hashes, total]).alias("key")).to_series()
+    kind, first = kernels.number_distinct(key.to_numpy())
+    kinds = items[first].select(kind_columns(items))
+    if kinds.is_duplicated().any():  # kinds that differ only by a null or empty instance or side are one kind
+        same = kinds.with_row_index("raw").group_by(kinds.columns, maintain_order=True).agg(pl.col("raw"))
+        one = np.empty(kinds.height, np.int64)
+        for number, raws in enumerate(same.get_column("raw").to_list()):
+            one[raws] = number
+        kind, kinds = one[kind], same.drop("raw")
+    return kind, kinds.with_row_index("kind")
 
 
 def cells(items: pl.DataFrame) -> Cells:

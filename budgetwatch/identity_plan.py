@@ -55,6 +55,11 @@ class Plan:
     positions: np.ndarray  # each kind's column in its table's template, to list cells as printed
 
 
+def total_row() -> pl.Expr:
+    """A 合计 row: a total label, no code and no row key."""
+    return pl.col("label_norm").is_in(TOTAL_LABELS) & pl.col("code").is_null() & pl.col("row_key").is_null()
+
+
 def kind_columns(items: pl.DataFrame) -> list[pl.Expr]:
     """The kind attributes of each line item (missing instance and side as empty strings)."""
     return [
@@ -66,9 +71,7 @@ def kind_columns(items: pl.DataFrame) -> list[pl.Expr]:
         pl.col("level"),
         pl.col("code_scheme"),
         pl.col("column_key"),
-        (pl.col("label_norm").is_in(TOTAL_LABELS) & pl.col("code").is_null() & pl.col("row_key").is_null()).alias(
-            "total_row"
-        ),
+        total_row().alias("total_row"),
     ]
 
 

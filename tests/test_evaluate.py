@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from budgetwatch.evaluate import _cell_order
+from budgetwatch.evaluate import _cell_order, cells
 from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
 from budgetwatch.validate import comparisons, evaluated, frames, identity_findings
 
@@ -127,3 +127,20 @@ def test_cells_are_ordered_by_candidate_role_reference_line_and_column_whatever_
     scrambled = rng.permutation(n)  # items out of order within a candidate: still sorted by item last
     order = _cell_order(cand, checked, ref=ref, line=np.zeros(n, np.int64), position=position, item=scrambled)
     assert np.array_equal(order, np.lexsort((scrambled, position, np.zeros(n), ref, ~checked, cand)))
+
+
+def test_a_missing_instance_or_side_is_the_same_kind_whether_null_or_empty(hongshan):
+    items, tables = frames([hongshan])
+    copy = "e" * 64  # a second copy of the document, its missing instances and sides written as ""
+    emptied = items.with_columns(pl.lit(copy).alias("sha256"), *(pl.col(n).fill_null("") for n in ("instance", "side")))
+    assert emptied.filter(pl.col("side") == "").height > 0 and items.filter(pl.col("side") == "").is_empty()
+    both = pl.concat([items, emptied])
+    kinds = cells(both).kinds
+    assert not kinds.drop("kind").is_duplicated().any()
+    assert kinds.height == cells(items).kinds.height
+    found = _comparable(identity_findings(both, pl.concat([tables, tables.with_columns(pl.lit(copy).alias("sha256"))])))
+    assert (
+        found[copy]
+        == found[hongshan.document.sha256]
+        == _comparable(identity_findings(items, tables))[hongshan.document.sha256]
+    )
