@@ -33,10 +33,11 @@ def keep_freed_memory() -> dict[str, bool]:
     if not wanted():
         return {"polars": False, "glibc": False}
     polars = "polars" not in sys.modules
-    if polars:  # polars appends this to its own settings; the later value wins
-        current = os.environ.get("_RJEM_MALLOC_CONF")
-        if not current or JEMALLOC_CONF not in current:
-            os.environ["_RJEM_MALLOC_CONF"] = f"{current},{JEMALLOC_CONF}" if current else JEMALLOC_CONF
+    if polars:  # polars appends this to its own settings, and the later value wins; one's own settings are kept
+        current = [o for o in os.environ.get("_RJEM_MALLOC_CONF", "").split(",") if o]
+        named = {o.split(":", 1)[0] for o in current}
+        ours = [o for o in JEMALLOC_CONF.split(",") if o.split(":", 1)[0] not in named]
+        os.environ["_RJEM_MALLOC_CONF"] = ",".join(current + ours)
     return {"polars": polars, "glibc": _glibc()}
 
 
