@@ -577,6 +577,8 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
     meta = plan.comparisons.select(
         "comp", "check_id", "relation", "table_id", pl.col("instance").alias("meta_instance"), "side", "column",
         pl.col("code").alias("meta_code"), "other",
+        # per comparison, not per failing one: the code a cross_rows rule compares, written into its description
+        pl.col("other").str.replace("{code}", pl.col("code"), literal=True).alias("other_coded"),
     )  # fmt: skip
     bad = bad.join(meta, on="comp", how="left", maintain_order="left")
     bad, involved = _each_checked_apart(bad, involved)
@@ -624,7 +626,7 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
         .group_by("cand", maintain_order=True)
         .agg(pl.col("cell").alias("cells"))
     )
-    hierarchy = np.flatnonzero(bad.get_column("relation").to_numpy() == "hierarchy")
+    hierarchy = np.flatnonzero((bad.get_column("relation") == "hierarchy").to_numpy())  # not strings to numpy: slow
     in_hierarchy = parts[np.isin(cand[parts], hierarchy)]
     codes = (
         pl.DataFrame({"cand": cand[in_hierarchy]})
@@ -635,11 +637,11 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
         .with_columns(pl.col("part_codes").list.join(" + "))
     )
     out = (
+        # `described` has a row per candidate with cells, in order (one split into a comparison per printed total
+        # keeps none of its own)
         bad.select("doc", "instance", *meta.columns[1:])
-        .with_row_index("cand")
-        .with_columns(pl.col("cand").cast(pl.Int64))
-        # a candidate split into one comparison per printed total keeps no cells of its own
-        .join(described, on="cand", how="inner")
+        .gather(described.get_column("cand"))
+        .hstack(described)
         .join(listed, on="cand", how="left")
         .join(codes, on="cand", how="left")
     )
@@ -661,7 +663,7 @@ def describe(c: Cells, plan: Plan, bad: pl.DataFrame, involved: pl.DataFrame) ->
         .then(
             pl.format(
                 "{} line {}",
-                pl.col("other").str.replace("{code}", pl.col("meta_code"), literal=True),
+                pl.col("other_coded"),
                 pl.when(pl.col("part_line") >= 0).then(pl.col("part_line").cast(pl.String)).otherwise(pl.lit("-")),
             )
         )
