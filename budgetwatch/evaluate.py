@@ -1,10 +1,10 @@
 """Every identity of a compiled plan, evaluated over the line items of many documents at once.
 
 Each line item gets a document and a kind number; the plan (`identity_plan`) says which comparisons each kind takes
-part in. One compiled pass over the items (`kernels`) sums every comparison of every document at once, in exact
-int64; row identities (columns_sum) are summed row by row in another. Which comparisons apply (a value printed, the
-tables there, the rule's condition met, no column merged in the source) is decided per document. Only the
-comparisons that fail, or whose checked cell is printed twice, are then described cell by cell.
+part in. One compiled pass over the items (`kernels`) sums every comparison, a document at a time, in exact int64;
+row identities (columns_sum) are summed row by row in another. The same passes decide which comparisons apply (a value
+printed, the tables there, the rule's condition met, no column merged in the source) and list the cells of those that
+fail; only those, and those whose checked cell is printed twice, are then described cell by cell.
 """
 
 from __future__ import annotations
@@ -397,14 +397,6 @@ def _no_entries() -> pl.DataFrame:
             "actual_blank": pl.Boolean,
         }
     )
-
-
-def _expand(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges [start, end): the range number and the position of each element, ranges laid end to end."""
-    lengths = ends - starts
-    owner = np.repeat(np.arange(starts.size), lengths)
-    before = np.cumsum(lengths) - lengths
-    return owner, np.arange(int(lengths.sum())) - np.repeat(before, lengths) + np.repeat(starts, lengths)
 
 
 # ---------------------------------------------------------------------------------------------------- row sums

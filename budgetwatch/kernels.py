@@ -1,8 +1,10 @@
 """Compiled loops over the line items of a batch: one pass sums every identity of every document.
 
 Each item is visited once and added into the comparisons its kind takes part in (a kind's members, as compressed rows:
-the members of kind k are ptr[k]:ptr[k + 1]). Exact int64 throughout; numba compiles the loops once per machine
-(`cache=True`) and they run at native speed, where the same work as array operations re-reads memory many times.
+the members of kind k are ptr[k]:ptr[k + 1]), a document at a time so that its sums stay in cache. Exact int64
+throughout; numba compiles the loops once per machine (`cache=True`) and they run at native speed, where the same work
+as array operations re-reads memory many times. Outputs grow only between documents: an array that may be replaced
+inside a hot loop keeps numba from optimising that loop.
 """
 
 from __future__ import annotations
