@@ -129,46 +129,32 @@ def cells(items: pl.DataFrame) -> Cells:
     )
 
 
-_PLANS: dict[tuple, Plan] = {}
-_PLANS_LOCK = threading.Lock()  # batches may be evaluated side by side
-
-
-def _plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
-    """The compiled plan, reused while batches bring the same kinds (as batches of one template do)."""
-    key = (tuple(kinds.iter_rows()), tuple(r.id for r in rules))
-    with _PLANS_LOCK:
-        plan = _PLANS.get(key)
-    if plan is None:
-        plan = compile_plan(kinds, rules)
-        with _PLANS_LOCK:
-            if len(_PLANS) >= 16:
-                _PLANS.pop(next(iter(_PLANS)))
-            _PLANS[key] = plan
-    return plan
-
-
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class _Compiled:
+    """A plan, and what the kernels need of it, worked out once."""
+
     plan: Plan
     kind_sums: _KindSumPlan
     row_sums: _RowSumPlan
 
 
-_PREPARED: dict[int, _Prepared] = {}  # by id(plan), while the plan is cached
+_PLANS: dict[tuple, _Compiled] = {}
+_PLANS_LOCK = threading.Lock()  # batches may be evaluated side by side
 
 
-def _prepared(plan: Plan, rules: Sequence[Rule], kinds: pl.DataFrame) -> _Prepared:
-    """The kernels' inputs that depend on the plan alone, worked out once per plan."""
+def _compiled(kinds: pl.DataFrame, rules: Sequence[Rule]) -> _Compiled:
+    """The compiled plan, reused while batches bring the same kinds (as batches of one template do)."""
+    key = (tuple(kinds.iter_rows()), tuple(r.id for r in rules))
     with _PLANS_LOCK:
-        ready = _PREPARED.get(id(plan))
-    if ready is None or ready.plan is not plan:
-        ready = _Prepared(plan, _kind_sum_plan(plan, rules, kinds.height), _row_sum_plan(plan, rules, kinds))
+        compiled = _PLANS.get(key)
+    if compiled is None:
+        plan = compile_plan(kinds, rules)
+        compiled = _Compiled(plan, _kind_sum_plan(plan, rules, kinds.height), _row_sum_plan(plan, rules, kinds))
         with _PLANS_LOCK:
-            live = {id(p) for p in _PLANS.values()}
-            for key in [k for k in _PREPARED if k not in live]:
-                del _PREPARED[key]
-            _PREPARED[id(plan)] = ready
-    return ready
+            if len(_PLANS) >= 16:
+                _PLANS.pop(next(iter(_PLANS)))
+            _PLANS[key] = compiled
+    return compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,9 +320,9 @@ class KindSums:
     compared: int
 
 
-def kind_sums(c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True) -> KindSums:
+def kind_sums(c: Cells, compiled: _Compiled, docs: Documents, *, held: bool = True) -> KindSums:
     """Every (document, comparison) of the kind-sum relations that applies, summed in one pass over the items."""
-    k = _prepared(plan, rules, c.kinds).kind_sums
+    plan, k = compiled.plan, compiled.kind_sums
     nd, by_kind = c.names.len(), k.by_kind
     if not by_kind.comp.size or nd == 0:
         none = pl.DataFrame(schema=INVOLVED)
@@ -439,11 +425,11 @@ def _row_sum_plan(plan: Plan, rules: Sequence[Rule], kinds: pl.DataFrame) -> _Ro
 
 
 def row_sums(
-    c: Cells, plan: Plan, docs: Documents, rules: Sequence[Rule], *, held: bool = True
+    c: Cells, compiled: _Compiled, docs: Documents, *, held: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, np.ndarray, int]:
     """columns_sum comparisons, one per printed row: passing entries (if asked for), failing entries, the failing
     rows' items, documents × plan.check_ids where a row of the rule applied, and how many rows applied."""
-    p = _prepared(plan, rules, c.kinds).row_sums
+    plan, p = compiled.plan, compiled.row_sums
     none = _no_entries().with_columns(pl.lit("").alias("instance"))
     nd, local, table_of = c.names.len(), p.local, p.table_of
     ran = np.zeros((nd, plan.check_ids.size), bool)
@@ -768,10 +754,11 @@ def evaluate(
     if items.is_empty():
         return Evaluation(pl.DataFrame(schema=COMPARISON_COLUMNS), RulesRun.none(), 0)
     c = cells(items)
-    plan = _plan(c.kinds, rules)
+    compiled = _compiled(c.kinds, rules)
+    plan = compiled.plan
     docs = documents(c, tables, conditions(lambda table, side, keys: row_totals(c, table, side, keys)))
-    sums = kind_sums(c, plan, docs, rules, held=held)
-    ok_rows, bad_rows, row_cells, rows_ran, rows_compared = row_sums(c, plan, docs, rules, held=held)
+    sums = kind_sums(c, compiled, docs, held=held)
+    ok_rows, bad_rows, row_cells, rows_ran, rows_compared = row_sums(c, compiled, docs, held=held)
     bad = pl.concat(
         [sums.failing.with_columns(pl.lit(None, dtype=pl.String).alias("instance")), bad_rows], how="vertical_relaxed"
     )
