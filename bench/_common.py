@@ -10,9 +10,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from budgetwatch.cli import bundled_samples
-from budgetwatch.extract import extract_path
-from budgetwatch.validate import frames
+from budgetwatch.check.validate import frames
+from budgetwatch.cli.main import bundled_samples
+from budgetwatch.read.extract import extract_path
 
 
 def sample_frames() -> tuple[pl.DataFrame, pl.DataFrame]:

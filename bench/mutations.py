@@ -18,7 +18,7 @@ import time
 import polars as pl
 from _common import peak_rss_mb, sample_frames
 
-from budgetwatch.validate import identity_findings
+from budgetwatch.check.validate import identity_findings
 
 TABLES = [f"budget.{n:02d}" for n in range(1, 11)] + [f"final.{n:02d}" for n in range(1, 7)]
 

@@ -21,12 +21,12 @@ from collections import Counter
 
 from _common import peak_rss_mb
 
-from budgetwatch import ocr_engine
-from budgetwatch.cli import bundled_samples
-from budgetwatch.extract import extract_bytes, extract_path
-from budgetwatch.pdf_reader import RULED_PAGE_PATHS, _decode_cids, _page_blocks, _plain_lines, _ruled, read_pdf
-from budgetwatch.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
-from budgetwatch.render_pdf import extraction_to_pdf, render_tables
+from budgetwatch.cli.main import bundled_samples
+from budgetwatch.fixtures.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
+from budgetwatch.fixtures.render_pdf import extraction_to_pdf, render_tables
+from budgetwatch.read import ocr_engine
+from budgetwatch.read.extract import extract_bytes, extract_path
+from budgetwatch.read.pdf_reader import RULED_PAGE_PATHS, _decode_cids, _page_blocks, _plain_lines, _ruled, read_pdf
 
 
 def corpus():

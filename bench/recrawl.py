@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from budgetwatch.archive import Archive
-from budgetwatch.crawl import crawl_sources
-from budgetwatch.fetch import Fetcher
-from budgetwatch.sample_portal import serve_sample_portal
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.acquire.crawl import crawl_sources
+from budgetwatch.acquire.fetch import Fetcher
+from budgetwatch.fixtures.sample_portal import serve_sample_portal
 
 
 def main(repeats: int = 5) -> None:

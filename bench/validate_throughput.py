@@ -5,7 +5,7 @@ Documents are made from the bundled samples' tables, each copy with its own key 
 more than in the samples themselves (13 of 473); 20 is a stress case (16%). Validation is what the product runs
 (`validate.evaluated`: failing comparisons described, those that hold counted), then pandera's check and the grading.
 Every identity lies within one document, so documents are validated in batches, two side by side (as
-`budgetwatch.checking` does): memory is bounded by the batches in flight, time grows linearly. Generation is not
+`budgetwatch.check.batch` does): memory is bounded by the batches in flight, time grows linearly. Generation is not
 timed, nor is the first call, which compiles the loops (once per machine; later runs load them from numba's cache).
 Prints rows, seconds (wall clock) and peak memory.
 
@@ -26,8 +26,8 @@ import polars as pl
 # isort: on
 from _common import peak_rss_mb, sample_frames
 
-from budgetwatch.checking import CONCURRENT_BATCHES
-from budgetwatch.validate import evaluated, grade
+from budgetwatch.check.batch import CONCURRENT_BATCHES
+from budgetwatch.check.validate import evaluated, grade
 from schemas.identities import failing
 
 
@@ -84,7 +84,7 @@ def main(n: int, batch: int, every: int) -> None:
             starts = range(first, min(n, first + batch * side_by_side), batch)
             batches = [generate(min(batch, n - s), s, samples, every) for s in starts]  # not timed
             t0 = time.perf_counter()
-            results = list(pool.map(_validate, batches))  # as `budgetwatch.checking` validates batches
+            results = list(pool.map(_validate, batches))  # as `budgetwatch.check.batch` validates batches
             spent += time.perf_counter() - t0
             for (items, _), (made, graded, compare_s, grade_s) in zip(batches, results, strict=True):
                 documents += items.get_column("sha256").n_unique()

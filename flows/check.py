@@ -16,15 +16,15 @@ from prefect.concurrency.sync import concurrency
 from prefect.futures import PrefectFuture
 from pydantic import Field
 
-from budgetwatch import sources
-from budgetwatch.alerts import Failure, failures
-from budgetwatch.checking import CheckRun, DocumentReport
-from budgetwatch.docref import DocumentRef, FiscalYear, KindName, Selection, completed
+from budgetwatch.acquire import sources
+from budgetwatch.acquire.docref import DocumentRef, FiscalYear, KindName, Selection, completed
+from budgetwatch.check.batch import CheckRun, DocumentReport
 from budgetwatch.errors import BudgetwatchError, DocumentError, RunIncomplete
-from budgetwatch.orchestration import DATASET_LIMIT
-from budgetwatch.outputs import run_text, write_findings
-from budgetwatch.publish import Dataset, Publication, current_refs
+from budgetwatch.publish.alerts import Failure, failures
+from budgetwatch.publish.dataset import Dataset, Publication, current_refs
+from budgetwatch.publish.outputs import run_text, write_findings
 from budgetwatch.report import write_report
+from budgetwatch.service.orchestration import DATASET_LIMIT
 from tasks.documents import (
     extract_document,
     extract_reference,
@@ -178,19 +178,7 @@ def _alert(found: list[Failure], dataset: str, channels: list[str], dry_run: boo
     return sent
 
 
-def _artifacts(
-    checked: list[tuple[DocumentRef, DocumentReport]],
-    *,
-    publications: list[Publication],
-    unreadable: list[DocumentError],
-    written: Path,
-    html: Path | None,
-    dataset: str,
-    sent: list[dict],
-    dry_run: bool,
-) -> dict:
-    """Table of findings, markdown summary and links to the dataset and the findings files."""
-    outcome = {p.sha256: p for p in publications}
+def _findings_rows(checked: list[tuple[DocumentRef, DocumentReport]], outcome: dict[str, Publication]) -> list[dict]:
     rows = []
     for ref, report in checked:
         p = outcome.get(report.extraction.document.sha256)
@@ -203,17 +191,13 @@ def _artifacts(
                  "expected": f.expected, "printed": f.actual, "difference": f.difference,
                  "line": first.line if first else None}
             )  # fmt: skip
-    create_table_artifact(key="findings", table=rows or [{"findings": "none"}], description="findings of this run")
-    novelty = Counter(p.novelty for p in publications)
-    actions = Counter(p.action for p in publications)
-    errors = Counter(f.check_id for _, r in checked for f in r.errors)
-    summary = {
-        "documents": len(checked), "unreadable": [e.source for e in unreadable],
-        "new": novelty["new"], "changed": novelty["changed"], "unchanged": novelty["unchanged"],
-        "published": actions["published"], "quarantined": actions["quarantined"],
-        "published_rows": sum(p.rows for p in publications), "errors_by_check": dict(sorted(errors.items())),
-        "alerts": sent, "dry_run": dry_run, "findings": str(written), "report": str(html) if html else None,
-    }  # fmt: skip
+    return rows
+
+
+def _summary_markdown(
+    checked: list, counts: tuple[Counter, Counter, Counter], unreadable: list, sent: list[dict], *, dry_run: bool
+) -> str:
+    novelty, actions, errors = counts
     lines = [
         f"# budgetwatch run{' (dry run: nothing published, nobody alerted)' if dry_run else ''}",
         "",
@@ -238,7 +222,10 @@ def _artifacts(
         ),
         *(["", "## Unreadable", "", *[f"- {e}" for e in unreadable]] if unreadable else []),
     ]
-    create_markdown_artifact(key="run-summary", markdown="\n".join(lines), description="budgetwatch run summary")
+    return "\n".join(lines)
+
+
+def _link_artifacts(dataset: str, written: Path, html: Path | None) -> None:
     root = Dataset(Path(dataset))
     links = {
         "dataset-database": (root.database, "published dataset and quarantine (DuckDB)"),
@@ -249,6 +236,35 @@ def _artifacts(
     }
     for key, (path, text) in links.items():
         create_link_artifact(key=key, link=path.resolve().as_uri(), link_text=text)
+
+
+def _artifacts(
+    checked: list[tuple[DocumentRef, DocumentReport]],
+    *,
+    publications: list[Publication],
+    unreadable: list[DocumentError],
+    written: Path,
+    html: Path | None,
+    dataset: str,
+    sent: list[dict],
+    dry_run: bool,
+) -> dict:
+    """Table of findings, markdown summary and links to the dataset and the findings files."""
+    rows = _findings_rows(checked, {p.sha256: p for p in publications})
+    create_table_artifact(key="findings", table=rows or [{"findings": "none"}], description="findings of this run")
+    novelty = Counter(p.novelty for p in publications)
+    actions = Counter(p.action for p in publications)
+    errors = Counter(f.check_id for _, r in checked for f in r.errors)
+    summary = {
+        "documents": len(checked), "unreadable": [e.source for e in unreadable],
+        "new": novelty["new"], "changed": novelty["changed"], "unchanged": novelty["unchanged"],
+        "published": actions["published"], "quarantined": actions["quarantined"],
+        "published_rows": sum(p.rows for p in publications), "errors_by_check": dict(sorted(errors.items())),
+        "alerts": sent, "dry_run": dry_run, "findings": str(written), "report": str(html) if html else None,
+    }  # fmt: skip
+    markdown = _summary_markdown(checked, (novelty, actions, errors), unreadable, sent, dry_run=dry_run)
+    create_markdown_artifact(key="run-summary", markdown=markdown, description="budgetwatch run summary")
+    _link_artifacts(dataset, written, html)
     return summary
 
 

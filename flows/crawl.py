@@ -13,14 +13,14 @@ from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 from pydantic import Field
 
-from budgetwatch import sources
-from budgetwatch.archive import Archive
-from budgetwatch.crawl import SourceResult
-from budgetwatch.crawl_refs import ArchiveState, crawl_problems, crawl_rows, document_refs
-from budgetwatch.docref import FiscalYear, KindName, Selection
+from budgetwatch.acquire import sources
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.acquire.crawl import SourceResult
+from budgetwatch.acquire.docref import FiscalYear, KindName, Selection
+from budgetwatch.acquire.fetch import Fetcher
+from budgetwatch.acquire.handover import ArchiveState, crawl_problems, crawl_rows, document_refs
 from budgetwatch.errors import BudgetwatchError, RunIncomplete
-from budgetwatch.fetch import Fetcher
-from budgetwatch.orchestration import host_limit
+from budgetwatch.service.orchestration import host_limit
 from flows.check import Channel, District, process_refs
 from tasks.network import RateLimitedSession, crawl_source
 
@@ -49,8 +49,8 @@ def _unlimited_hosts(source: sources.Source) -> list[str]:
 def _not_limited(source: sources.Source, hosts: list[str]) -> SourceResult:
     names = ", ".join(host_limit(f"http://{h}/") for h in hosts)
     error = (f"not crawled: no rate limit {names} on the Prefect server; the deployment step "
-             f"(budgetwatch.orchestration.prepare_server) creates them for the registry and the sources files the "
-             f"deployments name")  # fmt: skip
+             f"(budgetwatch.service.orchestration.prepare_server) creates them for the registry and the sources "
+             f"files the deployments name")  # fmt: skip
     first = source.columns[0].url if source.columns else ""
     return SourceResult(source.id, source.name, source.steward, failures=[{"url": first, "error": error}])
 

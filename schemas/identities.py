@@ -6,7 +6,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
-from budgetwatch.evaluate import COMPARISON_COLUMNS
+from budgetwatch.check.evaluate import COMPARISON_COLUMNS
 
 _REQUIRED = ("actual", "expected", "difference", "check_id", "sha256")
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from prefect import task
 from prefect.context import TaskRunContext
 
-from budgetwatch.checking import CheckRun, DocumentReport, validate_extractions
-from budgetwatch.docref import DocumentRef, verified
+from budgetwatch.acquire.docref import DocumentRef, verified
+from budgetwatch.check.batch import CheckRun, DocumentReport, validate_extractions
 from budgetwatch.errors import DocumentError
-from budgetwatch.extract import extract_path
 from budgetwatch.model import Extraction
-from budgetwatch.outputs import write_extractions, write_findings
+from budgetwatch.publish.outputs import write_extractions, write_findings
+from budgetwatch.read.extract import extract_path
 
 
 @task(name="extract-document", task_run_name="extract {path}")

@@ -9,11 +9,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from budgetwatch.archive import Archive
-from budgetwatch.crawl import SourceResult, crawl_sources
-from budgetwatch.fetch import Fetcher
-from budgetwatch.orchestration import host_limit
-from budgetwatch.sources import Source
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.acquire.crawl import SourceResult, crawl_sources
+from budgetwatch.acquire.fetch import Fetcher
+from budgetwatch.acquire.sources import Source
+from budgetwatch.service.orchestration import host_limit
 
 
 class RateLimitedSession(requests.Session):

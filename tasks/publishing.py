@@ -8,11 +8,11 @@ from prefect import task
 from prefect.concurrency.sync import rate_limit
 from prefect.tasks import exponential_backoff
 
-from budgetwatch.alerts import Failure, Message, deliver, pending, record
-from budgetwatch.checking import DocumentReport
-from budgetwatch.docref import DocumentRef
-from budgetwatch.orchestration import block_url, host_limit, load_channel
-from budgetwatch.publish import Dataset, Publication, publish
+from budgetwatch.acquire.docref import DocumentRef
+from budgetwatch.check.batch import DocumentReport
+from budgetwatch.publish.alerts import Failure, Message, deliver, pending, record
+from budgetwatch.publish.dataset import Dataset, Publication, publish
+from budgetwatch.service.orchestration import block_url, host_limit, load_channel
 
 
 @task(name="publish-document", task_run_name="publish {ref.path}", retries=2, retry_delay_seconds=[2, 5])

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from budgetwatch.extract import extract_path
-from budgetwatch.sample_portal import build_sample_portal, serve_sample_portal
-from budgetwatch.validate import frames
+from budgetwatch.check.validate import frames
+from budgetwatch.fixtures.sample_portal import build_sample_portal, serve_sample_portal
+from budgetwatch.read.extract import extract_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "budgetwatch" / "data" / "samples"

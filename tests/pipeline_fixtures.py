@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from budgetwatch.checking import DocumentReport, validate_extractions
-from budgetwatch.extract import extract_path
+from budgetwatch.check.batch import DocumentReport, validate_extractions
+from budgetwatch.read.extract import extract_path
 
 from .conftest import SAMPLES
 

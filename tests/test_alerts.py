@@ -7,9 +7,9 @@ import socket
 import pytest
 from prefect.blocks.notifications import AppriseNotificationBlock, CustomWebhookNotificationBlock
 
-from budgetwatch.alerts import DeliveryError, deliver, failures, ledger, pending, record
-from budgetwatch.docref import DocumentRef
-from budgetwatch.publish import Dataset
+from budgetwatch.acquire.docref import DocumentRef
+from budgetwatch.publish.alerts import DeliveryError, deliver, failures, ledger, pending, record
+from budgetwatch.publish.dataset import Dataset
 
 from .pipeline_fixtures import CAIDIAN, HONGSHAN, HUANGPI, checked
 from .receivers import SmtpSink, WebhookSink

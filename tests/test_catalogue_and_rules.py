@@ -7,9 +7,9 @@ from importlib import resources
 
 import pytest
 
-from budgetwatch import catalogue, codes
-from budgetwatch.document_checks import CHECKS
-from budgetwatch.rules import DOCUMENT_RELATIONS, CellRef, RowsRef, rules
+from budgetwatch.check.document_checks import CHECKS
+from budgetwatch.check.rules import DOCUMENT_RELATIONS, CellRef, RowsRef, rules
+from budgetwatch.read import catalogue, codes
 
 
 def _columns(table_id: str, side: str | None) -> set[str]:

@@ -17,8 +17,8 @@ from prefect.settings import (
 )
 from prefect.testing.utilities import prefect_test_harness
 
-from budgetwatch.orchestration import host_limit, prepare_server
-from budgetwatch.publish import Dataset, versions
+from budgetwatch.publish.dataset import Dataset, versions
+from budgetwatch.service.orchestration import host_limit, prepare_server
 from flows.check import check_documents, process_documents, revalidate_dataset
 from tasks.network import RateLimitedSession
 

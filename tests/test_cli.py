@@ -12,14 +12,14 @@ import jsonschema
 import polars as pl
 import pytest
 
-from budgetwatch.publish import Dataset
+from budgetwatch.publish.dataset import Dataset
 
 from .conftest import ROOT, SAMPLES
 
 
 def budgetwatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "budgetwatch.cli", *args], capture_output=True, text=True, cwd=cwd, check=False
+        [sys.executable, "-m", "budgetwatch.cli.main", *args], capture_output=True, text=True, cwd=cwd, check=False
     )
 
 

@@ -13,14 +13,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from budgetwatch import ocr_engine
-from budgetwatch import sources as registry
-from budgetwatch.archive import Archive
-from budgetwatch.checking import check_paths
-from budgetwatch.cli import main
-from budgetwatch.crawl import crawl_json, crawl_sources, paths_to_check
-from budgetwatch.fetch import Fetcher
-from budgetwatch.sample_portal import serve_directory
+from budgetwatch.acquire import sources as registry
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.acquire.crawl import crawl_json, crawl_sources, paths_to_check
+from budgetwatch.acquire.fetch import Fetcher
+from budgetwatch.check.batch import check_paths
+from budgetwatch.cli.main import main
+from budgetwatch.fixtures.sample_portal import serve_directory
+from budgetwatch.read import ocr_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "docs" / "crawl-report.schema.json").read_text(encoding="utf-8"))

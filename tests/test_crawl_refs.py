@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from budgetwatch.archive import Archive
-from budgetwatch.crawl import ReportItem, SourceResult, crawl_sources
-from budgetwatch.crawl_refs import ArchiveState, crawl_problems, crawl_rows, document_refs
-from budgetwatch.fetch import Fetcher
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.acquire.crawl import ReportItem, SourceResult, crawl_sources
+from budgetwatch.acquire.fetch import Fetcher
+from budgetwatch.acquire.handover import ArchiveState, crawl_problems, crawl_rows, document_refs
 
 
 def _crawl(portal, archive: Archive, **options) -> list[SourceResult]:

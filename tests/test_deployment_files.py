@@ -54,4 +54,4 @@ def test_daily_and_weekly_runs_are_scheduled_in_beijing_time_one_at_a_time():
 
 def test_the_deployment_step_creates_the_limits_and_the_automation():
     spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text(encoding="utf-8"))
-    assert spec["build"] == [{"budgetwatch.orchestration.prepare_server": {}}]
+    assert spec["build"] == [{"budgetwatch.service.orchestration.prepare_server": {}}]

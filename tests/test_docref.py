@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from budgetwatch import sources
-from budgetwatch.docref import DocumentRef, Selection, completed, verified
+from budgetwatch.acquire import sources
+from budgetwatch.acquire.docref import DocumentRef, Selection, completed, verified
 from budgetwatch.errors import DocumentError
-from budgetwatch.orchestration import DATASET_LIMIT, LOOPBACK_RATE, deployment_sources_files, host_limit, limits
+from budgetwatch.service.orchestration import DATASET_LIMIT, LOOPBACK_RATE, deployment_sources_files, host_limit, limits
 
 from .pipeline_fixtures import HUANGPI
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from budgetwatch.cli import parser
-from budgetwatch.docs import GENERATED
+from budgetwatch.cli.docs import GENERATED
+from budgetwatch.cli.main import parser
 
 from .conftest import ROOT
 
@@ -17,7 +17,7 @@ from .conftest import ROOT
 @pytest.mark.parametrize("name", sorted(GENERATED))
 def test_generated_docs_are_up_to_date(name):
     on_disk = (ROOT / name).read_text(encoding="utf-8")
-    assert on_disk == GENERATED[name](), f"{name} is stale: run `python -m budgetwatch.docs`"
+    assert on_disk == GENERATED[name](), f"{name} is stale: run `python -m budgetwatch.cli.docs`"
 
 
 def test_every_command_is_documented_in_the_readme():

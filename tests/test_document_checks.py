@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from budgetwatch.document_checks import document_findings
-from budgetwatch.extract import extract_text
-from budgetwatch.performance_tables import has_label
+from budgetwatch.check.document_checks import document_findings
+from budgetwatch.read.extract import extract_text
+from budgetwatch.read.performance_tables import has_label
 
 from .conftest import SAMPLES
 

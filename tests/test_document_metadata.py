@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from budgetwatch.metadata import department, district
+from budgetwatch.read.metadata import department, district
 
 
 def test_final_account_metadata(huangpi):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from budgetwatch.evaluate import _cell_order, cells
+from budgetwatch.check.evaluate import _cell_order, cells
+from budgetwatch.check.validate import comparisons, evaluated, frames, identity_findings
 from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
-from budgetwatch.validate import comparisons, evaluated, frames, identity_findings
 
 from .conftest import consistent_budget
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from budgetwatch.fetch import Fetcher, FetchError, Guard, Refused, parse_robots
-from budgetwatch.sample_portal import serve_directory
+from budgetwatch.acquire.fetch import Fetcher, FetchError, Guard, Refused, parse_robots
+from budgetwatch.fixtures.sample_portal import serve_directory
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ import random
 import polars as pl
 import pytest
 
-from budgetwatch import checking
-from budgetwatch.checking import validate_extractions
-from budgetwatch.extract import extract_bytes
-from budgetwatch.render_office import extraction_to_docx, extraction_to_html, extraction_to_xlsx
-from budgetwatch.render_pdf import extraction_to_pdf
-from budgetwatch.rules import identity_rules
-from budgetwatch.validate import comparisons, frames, identity_findings
+from budgetwatch.check import batch as checking
+from budgetwatch.check.batch import validate_extractions
+from budgetwatch.check.rules import identity_rules
+from budgetwatch.check.validate import comparisons, frames, identity_findings
+from budgetwatch.fixtures.render_office import extraction_to_docx, extraction_to_html, extraction_to_xlsx
+from budgetwatch.fixtures.render_pdf import extraction_to_pdf
+from budgetwatch.read.extract import extract_bytes
 
 from .conftest import consistent_budget
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from budgetwatch import formats, legacy_office
+from budgetwatch import formats
 from budgetwatch.errors import DocumentError, UnsupportedFormat
-from budgetwatch.extract import extract_bytes
-from budgetwatch.render_office import extraction_to_docx, extraction_to_xlsx
+from budgetwatch.fixtures.render_office import extraction_to_docx, extraction_to_xlsx
+from budgetwatch.read import legacy_office
+from budgetwatch.read.extract import extract_bytes
 
 needs_soffice = pytest.mark.skipif(
     legacy_office.soffice() is None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from budgetwatch.locate import locate_tables
+from budgetwatch.read.locate import locate_tables
 
 
 def _ids(extraction):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from budgetwatch.extract import extract_text
-from budgetwatch.narrative_checks import CHECKS, narrative_findings
-from budgetwatch.rules import NARRATIVE_RELATIONS
+from budgetwatch.check.narrative_checks import CHECKS, narrative_findings
+from budgetwatch.check.rules import NARRATIVE_RELATIONS
+from budgetwatch.read.extract import extract_text
 
 from .conftest import SAMPLES
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from budgetwatch.narrative import facts, sentences
+from budgetwatch.read.narrative import facts, sentences
 
 
 def _facts(text: str):

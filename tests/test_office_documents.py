@@ -12,16 +12,16 @@ import xlsxwriter
 
 from budgetwatch import formats
 from budgetwatch.errors import DocumentError, UnsupportedFormat
-from budgetwatch.extract import extract_bytes
-from budgetwatch.limits import Limits
-from budgetwatch.office_readers import html_encoding, read_docx, read_excel, read_html
-from budgetwatch.rawrows import COVERED
-from budgetwatch.render_office import (
+from budgetwatch.fixtures.render_office import (
     extraction_to_docx,
     extraction_to_html,
     extraction_to_layout_text,
     extraction_to_xlsx,
 )
+from budgetwatch.read.extract import extract_bytes
+from budgetwatch.read.limits import Limits
+from budgetwatch.read.office_readers import html_encoding, read_docx, read_excel, read_html
+from budgetwatch.read.rawrows import COVERED
 
 RENDERERS = {"docx": extraction_to_docx, "xlsx": extraction_to_xlsx, "html": extraction_to_html}
 

@@ -14,11 +14,11 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from budgetwatch import formats
-from budgetwatch.checking import validate_extractions
+from budgetwatch.check.batch import validate_extractions
+from budgetwatch.check.narrative_checks import narrative_findings
 from budgetwatch.errors import DocumentError
-from budgetwatch.extract import extract_bytes
-from budgetwatch.narrative_checks import narrative_findings
-from budgetwatch.render_pdf import VARIANTS, extraction_to_pdf
+from budgetwatch.fixtures.render_pdf import VARIANTS, extraction_to_pdf
+from budgetwatch.read.extract import extract_bytes
 
 
 def _amounts(extraction, tables=None):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from budgetwatch.classify import classify, department_of, follows
-from budgetwatch.fetch import decode_html, html_encoding, retry_after_seconds
-from budgetwatch.model import Kind
-from budgetwatch.portal_pages import (
+from budgetwatch.acquire.classify import classify, department_of, follows
+from budgetwatch.acquire.fetch import decode_html, html_encoding, retry_after_seconds
+from budgetwatch.acquire.portal_pages import (
     Pagination,
     date_from_url,
     iso_date,
@@ -16,6 +15,7 @@ from budgetwatch.portal_pages import (
     parse_list_page,
     parse_pagination,
 )
+from budgetwatch.model import Kind
 
 BASE = "https://www.example.gov.cn/fbjd/czyjs/"
 

@@ -10,10 +10,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from budgetwatch.checking import DocumentReport
-from budgetwatch.docref import DocumentRef
+from budgetwatch.acquire.docref import DocumentRef
+from budgetwatch.check.batch import DocumentReport
 from budgetwatch.model import Finding, Severity
-from budgetwatch.publish import Dataset, DatasetError, publish, sync_parquet, versions
+from budgetwatch.publish.dataset import Dataset, DatasetError, publish, sync_parquet, versions
 
 from .conftest import ROOT
 from .pipeline_fixtures import HONGSHAN, HUANGPI, checked, corrected_hongshan
@@ -127,9 +127,9 @@ def test_a_reference_whose_hash_differs_from_the_extraction_is_refused(tmp_path,
 _CRASH = """
 import os, sys
 from pathlib import Path
-from budgetwatch import publish as p
-from budgetwatch.checking import DocumentReport
-from budgetwatch.docref import DocumentRef
+from budgetwatch.publish import dataset as p
+from budgetwatch.check.batch import DocumentReport
+from budgetwatch.acquire.docref import DocumentRef
 from budgetwatch.model import Finding, Severity
 from tests.pipeline_fixtures import checked
 where, path, root = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])

@@ -13,12 +13,12 @@ import pytest
 from bs4 import BeautifulSoup
 from python_calamine import CalamineWorkbook
 
-from budgetwatch import catalogue
-from budgetwatch.checking import check_paths
-from budgetwatch.cli import main
+from budgetwatch.check.batch import check_paths
+from budgetwatch.cli.main import main
+from budgetwatch.fixtures.render_pdf import extraction_to_pdf
 from budgetwatch.model import MICROS
-from budgetwatch.outputs import FINDING_COLUMNS, findings_frame
-from budgetwatch.render_pdf import extraction_to_pdf
+from budgetwatch.publish.outputs import FINDING_COLUMNS, findings_frame
+from budgetwatch.read import catalogue
 from budgetwatch.report import write_report
 from budgetwatch.report.history import PreviousRunError
 from budgetwatch.report.html import amount

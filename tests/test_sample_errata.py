@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from budgetwatch.checking import validate_extractions
+from budgetwatch.check.batch import validate_extractions
 
 # (sample fixture, errata id, check id, severity, category, text the finding's actual value or message must contain)
 EXPECTED = [

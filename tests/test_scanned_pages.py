@@ -11,13 +11,14 @@ from dataclasses import replace
 
 import pytest
 
-from budgetwatch import formats, ocr_engine
-from budgetwatch.document_checks import document_findings
+from budgetwatch import formats
+from budgetwatch.check.document_checks import document_findings
 from budgetwatch.errors import UnsupportedFormat
-from budgetwatch.extract import extract_bytes
-from budgetwatch.limits import Limits
-from budgetwatch.ocr_engine import LOW_CONFIDENCE
-from budgetwatch.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
+from budgetwatch.fixtures.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
+from budgetwatch.read import ocr_engine
+from budgetwatch.read.extract import extract_bytes
+from budgetwatch.read.limits import Limits
+from budgetwatch.read.ocr_engine import LOW_CONFIDENCE
 
 needs_font = pytest.mark.skipif(
     cjk_font_file() is None, reason="no TrueType CJK font to draw page images (apt-get install fonts-wqy-zenhei)"

@@ -21,9 +21,9 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
-from budgetwatch.archive import Archive
-from budgetwatch.publish import Dataset, versions
-from budgetwatch.sample_portal import serve_sample_portal
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.fixtures.sample_portal import serve_sample_portal
+from budgetwatch.publish.dataset import Dataset, versions
 
 from .conftest import ROOT
 from .pipeline_fixtures import CAIDIAN, HONGSHAN, HUANGPI, corrected_hongshan
@@ -46,7 +46,7 @@ def served(tmp_path_factory):
     }
     env.pop("PREFECT_API_URL", None)
     with SmtpSink() as smtp, WebhookSink() as hook:
-        command = [sys.executable, "-m", "budgetwatch.cli", "serve", "--port", "0", "--email-url", smtp.url(),
+        command = [sys.executable, "-m", "budgetwatch.cli.main", "serve", "--port", "0", "--email-url", smtp.url(),
                    "--webhook-url", hook.url]  # fmt: skip
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         lines: queue.Queue[str] = queue.Queue()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from budgetwatch import sources
+from budgetwatch.acquire import sources
 
 
 def test_bundled_registry_lists_every_district_soundly():
@@ -46,7 +46,7 @@ def test_unsound_entries_are_named(tmp_path):
     assert registry["a"] == ["https://evil.example/x: host evil.example is not in allowed_hosts"]
     assert "scheme must be http or https, not 'ftp'" in registry["b"]
     result = subprocess.run(
-        [sys.executable, "-m", "budgetwatch.cli", "sources", "--file", str(path)],
+        [sys.executable, "-m", "budgetwatch.cli.main", "sources", "--file", str(path)],
         capture_output=True,
         text=True,
         check=False,

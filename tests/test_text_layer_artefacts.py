@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from budgetwatch.extract import extract_text
 from budgetwatch.model import TableStatus
-from budgetwatch.rawrows import COVERED
+from budgetwatch.read.extract import extract_text
+from budgetwatch.read.rawrows import COVERED
 
 
 def _items(extraction, table_id, **where):

@@ -1,4 +1,8 @@
-"""The steward's report of a check run: static HTML pages, inline SVG charts, and CSV / XLSX exports."""
+"""Report: the steward's report of a check run.
+
+Takes a check run (extractions, findings, skipped rules) and an optional earlier run, and gives static HTML pages (an
+index and one page a document, with inline SVG charts) and CSV / XLSX exports of the findings and tables.
+"""
 
 from budgetwatch.report.site import write_report
 

@@ -4,11 +4,11 @@ sentences whose numbers disagree, every finding, and the rules that could not ru
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from budgetwatch import catalogue
-from budgetwatch.checking import DocumentReport
+from budgetwatch.check.batch import DocumentReport
 from budgetwatch.model import Extraction, Finding, LineItem, Table, TableStatus
+from budgetwatch.read import catalogue
 from budgetwatch.report.html import (
     KIND_ZH,
     STATUS_EN,
@@ -278,105 +278,95 @@ def marked_line(text: str, ex: Extraction, line: int, findings: list[Finding]) -
 
 
 # ----------------------------------------------------------------------------------------------- the page
-def document_page(report: DocumentReport, *, index_href: str = "index.html", source: SourceLink | None = None) -> str:
+def _heading_parts(report: DocumentReport, source: SourceLink | None, index_href: str) -> list[str]:
     ex = report.extraction
     d = ex.document
-    findings = report.findings
-    marks = finding_marks(ex, findings)
-    printed = printed_tables(ex)
-    anchors = {(p.table.table_id, p.table.instance or ""): p.anchor for p in printed if p.table.lines or p.blocks}
-    first_anchor = {tid: a for (tid, _), a in reversed(list(anchors.items()))}
-    primary: dict[int, str] = {}  # finding → the section that shows it in full
-
-    parts = [
+    facts = (
+        d.district,
+        d.scope,
+        f"发布 {d.published}" if d.published else None,
+        f"{len(ex.tables)} 张表",
+        f"{sum(1 for i in ex.items if not i.blank)} 个金额",
+        f"{len(ex.facts)} 个说明数字",
+    )
+    origin = (
+        f'<a class="source-link" href="{e(source.href)}">{e(source.label)}</a>'
+        if source
+        else f"{e(d.source)} (no copy)"
+    )
+    return [
         f'<p class="no-print"><a href="{e(index_href)}">← 总览 overview</a></p>',
         f"<h1>{e(title_of(report))}</h1>",
-        '<p class="meta">'
-        + " · ".join(
-            e(x)
-            for x in (
-                d.district,
-                d.scope,
-                f"发布 {d.published}" if d.published else None,
-                f"{len(ex.tables)} 张表",
-                f"{sum(1 for i in ex.items if not i.blank)} 个金额",
-                f"{len(ex.facts)} 个说明数字",
-            )
-            if x
-        )
-        + "</p>",
-        '<p class="meta">原文 source: '
-        + (
-            f'<a class="source-link" href="{e(source.href)}">{e(source.label)}</a>'
-            if source
-            else f"{e(d.source)} (no copy)"
-        )
-        + f" · sha256 <code>{e(d.sha256[:16])}</code></p>",
+        '<p class="meta">' + " · ".join(e(x) for x in facts if x) + "</p>",
+        f'<p class="meta">原文 source: {origin} · sha256 <code>{e(d.sha256[:16])}</code></p>',
         f"<p>{badge('error')} {len(report.errors)} &nbsp; {badge('warning')} {len(report.warnings)} &nbsp; "
         f'<span class="note">{len(report.skipped)} 条规则未能执行 rules could not run</span></p>',
         '<nav class="sections"><a href="#completeness">完整性 completeness</a><a href="#tables">表格 tables</a>'
         '<a href="#narrative">说明文字 narrative</a><a href="#all-findings">全部问题 all findings</a>'
         '<a href="#skipped">未执行规则 skipped</a></nav>',
-        '<h2 id="completeness">完整性 Completeness</h2>',
-        completeness(ex, anchors),
-        '<h2 id="tables">表格（按印刷样式）Tables as printed</h2>',
-        f'<p class="note">金额单位 {e(ex.tables[0].unit if ex.tables else "万元")}；'
-        "标红/标黄的单元格为问题所在，编号链接到右侧的问题说明。 Highlighted cells are where findings point; "
-        "solid outline: the checked cell; dashed: the cells it was compared with.</p>",
     ]
-    for p in printed:
-        t = p.table
-        if not p.blocks and t.status == TableStatus.MISSING:
-            continue
-        numbers_ = marks.findings_of_table(t)
-        items = []
-        for no in numbers_:
-            first = primary.setdefault(no, p.anchor)
-            items.append(
-                _finding_item(
-                    no, findings[no - 1], anchor=first == p.anchor, where=_location_text(findings[no - 1], first_anchor)
-                )
-            )
-        page_link = ""
-        if source and t.pages:
-            page_link = f' · <a class="source-link" href="{e(source.at_page(min(t.pages)))}">原文第{min(t.pages)}页</a>'
-        heading = " ".join(x for x in (t.printed_number, t.title) if x)
-        grid = table_grid(p, marks, findings) or f'<p class="note">{e("；".join(t.notes) or t.statement or "")}</p>'
-        side = f'<ol class="findings">{"".join(items)}</ol>' if items else '<p class="note">本表无问题 no findings</p>'
-        parts.append(
-            f'<section class="table" id="{p.anchor}" data-table="{e(t.table_id)}" '
-            f'data-instance="{e(t.instance or "")}">'
-            f"<h3>{e(heading)} <code>{e(t.table_id)}{e(' ' + t.instance if t.instance else '')}</code> "
-            f'{status_badge(t.status)} <span class="note">{e(_where(t))}</span>{page_link}</h3>'
-            f'<div class="with-findings"><div>{grid}</div><div>{side}</div></div></section>'
-        )
 
-    parts.append('<h2 id="narrative">说明文字 Narrative</h2>')
+
+@dataclass(slots=True)
+class _Placing:
+    """Where each finding is shown in full (the first section that names it) and each table's first anchor."""
+
+    findings: list[Finding]
+    marks: Marks
+    first_anchor: dict[str, str]
+    primary: dict[int, str] = field(default_factory=dict)
+
+    def item(self, no: int, section: str, *, with_where: bool = False) -> str:
+        first = self.primary.setdefault(no, section)
+        where = _location_text(self.findings[no - 1], self.first_anchor) if with_where else ""
+        return _finding_item(no, self.findings[no - 1], anchor=first == section, where=where)
+
+
+def _table_section(p: PrintedTable, placing: _Placing, source: SourceLink | None) -> str:
+    t = p.table
+    items = [placing.item(no, p.anchor, with_where=True) for no in placing.marks.findings_of_table(t)]
+    page_link = ""
+    if source and t.pages:
+        page_link = f' · <a class="source-link" href="{e(source.at_page(min(t.pages)))}">原文第{min(t.pages)}页</a>'
+    heading = " ".join(x for x in (t.printed_number, t.title) if x)
+    grid = (
+        table_grid(p, placing.marks, placing.findings)
+        or f'<p class="note">{e("；".join(t.notes) or t.statement or "")}</p>'
+    )
+    side = f'<ol class="findings">{"".join(items)}</ol>' if items else '<p class="note">本表无问题 no findings</p>'
+    return (
+        f'<section class="table" id="{p.anchor}" data-table="{e(t.table_id)}" data-instance="{e(t.instance or "")}">'
+        f"<h3>{e(heading)} <code>{e(t.table_id)}{e(' ' + t.instance if t.instance else '')}</code> "
+        f'{status_badge(t.status)} <span class="note">{e(_where(t))}</span>{page_link}</h3>'
+        f'<div class="with-findings"><div>{grid}</div><div>{side}</div></div></section>'
+    )
+
+
+def _narrative_sections(ex: Extraction, placing: _Placing) -> list[str]:
+    parts = ['<h2 id="narrative">说明文字 Narrative</h2>']
     lines = ex.text.splitlines()
-    if not marks.text_lines:
+    text_lines = placing.marks.text_lines
+    if not text_lines:
         parts.append('<p class="note">说明文字无问题 no findings in the text</p>')
-    for line in sorted(marks.text_lines):
-        numbers_ = marks.text_lines[line]
+    for line in sorted(text_lines):
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        items = []
-        for no in numbers_:
-            first = primary.setdefault(no, f"line-{line}")
-            items.append(_finding_item(no, findings[no - 1], anchor=first == f"line-{line}"))
+        items = [placing.item(no, f"line-{line}") for no in text_lines[line]]
+        marked = marked_line(text.strip(), ex, line, [placing.findings[n - 1] for n in text_lines[line]])
         parts.append(
             f'<section class="sentence" id="line-{line}" data-line="{line}"><h3>第{line}行 line {line}</h3>'
-            f'<div class="with-findings"><blockquote class="sentence">'
-            f"{marked_line(text.strip(), ex, line, [findings[n - 1] for n in numbers_])}</blockquote>"
+            f'<div class="with-findings"><blockquote class="sentence">{marked}</blockquote>'
             f'<ol class="findings">{"".join(items)}</ol></div></section>'
         )
+    return parts
 
-    parts.append('<h2 id="all-findings">全部问题 All findings</h2>')
-    others = [no for no in range(1, len(findings) + 1) if no not in primary]
+
+def _all_findings(placing: _Placing) -> list[str]:
+    findings = placing.findings
+    parts = ['<h2 id="all-findings">全部问题 All findings</h2>']
+    others = [no for no in range(1, len(findings) + 1) if no not in placing.primary]
     if others:
-        parts.append(
-            '<ol class="findings">'
-            + "".join(_finding_item(no, findings[no - 1], anchor=True) for no in others)
-            + "</ol>"
-        )
+        items = "".join(_finding_item(no, findings[no - 1], anchor=True) for no in others)
+        parts.append(f'<ol class="findings">{items}</ol>')
     parts.append(
         '<table class="summary"><thead><tr><th>#</th><th>级别</th><th>检查</th><th>类别</th><th>问题</th>'
         "<th>位置 where</th></tr></thead><tbody>"
@@ -385,23 +375,44 @@ def document_page(report: DocumentReport, *, index_href: str = "index.html", sou
         parts.append(
             f'<tr><td><a href="#f{no}">{no}</a></td><td>{badge(f.severity)}</td><td><code>{e(f.check_id)}</code></td>'
             f"<td>{e(f.category)}</td><td>{e(message_parts(f)[0][:160])}</td>"
-            f"<td>{_location_text(f, first_anchor)}</td></tr>"
+            f"<td>{_location_text(f, placing.first_anchor)}</td></tr>"
         )
     parts.append("</tbody></table>")
     if not findings:
         parts.append('<p class="note">无问题 no findings</p>')
+    return parts
 
-    parts.append('<h2 id="skipped">未能执行的规则 Rules that could not run</h2>')
-    if report.skipped:
-        parts.append(
-            "<details><summary>"
-            f"{len(report.skipped)} 条 rules, with the reason</summary><table><tbody>"
-            + "".join(
-                f"<tr><td><code>{e(s.get('check_id'))}</code></td><td>{e(s.get('reason'))}</td></tr>"
-                for s in report.skipped
-            )
-            + "</tbody></table></details>"
-        )
-    else:
-        parts.append('<p class="note">全部规则均已执行 every rule ran</p>')
+
+def _skipped_section(report: DocumentReport) -> list[str]:
+    parts = ['<h2 id="skipped">未能执行的规则 Rules that could not run</h2>']
+    if not report.skipped:
+        return [*parts, '<p class="note">全部规则均已执行 every rule ran</p>']
+    rows = "".join(
+        f"<tr><td><code>{e(s.get('check_id'))}</code></td><td>{e(s.get('reason'))}</td></tr>" for s in report.skipped
+    )
+    return [*parts, f"<details><summary>{len(report.skipped)} 条 rules, with the reason</summary><table><tbody>{rows}"
+            "</tbody></table></details>"]  # fmt: skip
+
+
+def document_page(report: DocumentReport, *, index_href: str = "index.html", source: SourceLink | None = None) -> str:
+    ex = report.extraction
+    printed = printed_tables(ex)
+    anchors = {(p.table.table_id, p.table.instance or ""): p.anchor for p in printed if p.table.lines or p.blocks}
+    first_anchor = {tid: a for (tid, _), a in reversed(list(anchors.items()))}
+    placing = _Placing(report.findings, finding_marks(ex, report.findings), first_anchor)
+    parts = [
+        *_heading_parts(report, source, index_href),
+        '<h2 id="completeness">完整性 Completeness</h2>',
+        completeness(ex, anchors),
+        '<h2 id="tables">表格（按印刷样式）Tables as printed</h2>',
+        f'<p class="note">金额单位 {e(ex.tables[0].unit if ex.tables else "万元")}；'
+        "标红/标黄的单元格为问题所在，编号链接到右侧的问题说明。 Highlighted cells are where findings point; "
+        "solid outline: the checked cell; dashed: the cells it was compared with.</p>",
+    ]
+    parts.extend(
+        _table_section(p, placing, source) for p in printed if p.blocks or p.table.status != TableStatus.MISSING
+    )
+    parts.extend(_narrative_sections(ex, placing))
+    parts.extend(_all_findings(placing))
+    parts.extend(_skipped_section(report))
     return page(title_of(report), "\n".join(parts))

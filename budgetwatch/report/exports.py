@@ -1,7 +1,7 @@
 """Exports for stewards who work in Excel or WPS: findings and the published tables as CSV (UTF-8 with BOM) and XLSX.
 
-The rows are the ones budgetwatch.outputs writes (one row a finding; the canonical line items); the XLSX holds the same
-rows, amounts as numbers only where the number is exactly the printed decimal, otherwise as text.
+The rows are the ones budgetwatch.publish.outputs writes (one row a finding; the canonical line items); the XLSX holds
+the same rows, amounts as numbers only where the number is exactly the printed decimal, otherwise as text.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from budgetwatch.checking import CheckRun
-from budgetwatch.outputs import findings_frame, write_extractions, write_findings
+from budgetwatch.check.batch import CheckRun
+from budgetwatch.publish.outputs import findings_frame, write_extractions, write_findings
 
 _EXACT_FLOAT = 2**53
 NUMERIC_TEXT = frozenset({"amount"})  # text columns that hold exact decimals and are written as numbers

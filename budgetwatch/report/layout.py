@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from budgetwatch import catalogue
-from budgetwatch.catalogue import ColumnSpec, TableSpec
 from budgetwatch.model import Extraction, Finding, LineItem, Location, Table, TableStatus
+from budgetwatch.read import catalogue
+from budgetwatch.read.catalogue import ColumnSpec, TableSpec
 
 CellKey = tuple[str, str, str, int, str]  # table_id, instance, side, row_order, column_key
 

@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from budgetwatch.checking import CheckRun, DocumentReport
+from budgetwatch.check.batch import CheckRun, DocumentReport
+from budgetwatch.check.rules import rules
 from budgetwatch.model import TableStatus
-from budgetwatch.outputs import run_json
+from budgetwatch.publish.outputs import run_json
 from budgetwatch.report.charts import key_figures, structure_svg, totals_svg
 from budgetwatch.report.document_page import SourceLink, checklist_rows, document_page, title_of
 from budgetwatch.report.exports import Exports, write_exports
 from budgetwatch.report.history import Change, changes, load_previous
 from budgetwatch.report.html import CSS, KIND_ZH, badge, e, page
-from budgetwatch.rules import rules
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

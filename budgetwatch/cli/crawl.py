@@ -1,0 +1,142 @@
+"""`budgetwatch crawl`: crawl configured sources, an ad-hoc column URL, or the embedded sample portal, and report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from budgetwatch.acquire import sources
+from budgetwatch.acquire.archive import Archive
+from budgetwatch.acquire.crawl import SourceResult, crawl_json, crawl_sources
+from budgetwatch.fixtures.sample_portal import serve_sample_portal
+
+DEFAULT_ARCHIVE = "budgetwatch-archive"
+
+
+class UsageError(Exception):
+    """Wrong arguments or configuration (exit status 2)."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "crawl",
+        help="fetch and archive new reports from the portal columns; exit 0 clean, 1 a source failed, 2 bad arguments",
+    )
+    p.add_argument("urls", nargs="*", metavar="URL", help="ad-hoc column URLs (no configuration entry needed)")
+    p.add_argument(
+        "--source", action="extend", nargs="+", default=[], metavar="ID", help="only these configured sources"
+    )
+    p.add_argument("--sources-file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
+    p.add_argument("--sample-portal", action="store_true", help="serve the embedded sample portal and crawl it")
+    p.add_argument("--department", action="append", default=[], metavar="NAME", help="departments to follow")
+    p.add_argument("--allow-local", action="store_true", help="permit a loopback test portal (and nothing else)")
+    p.add_argument("--archive", default=DEFAULT_ARCHIVE, help=f"archive folder (default: ./{DEFAULT_ARCHIVE})")
+    p.add_argument("--force", action="store_true", help="download everything again (ignore ETag / Last-Modified)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=run)
+
+
+def adhoc_source(url: str, departments: list[str], allow_local: bool) -> sources.Source:
+    """A generic-portal source for one column URL: its own host only."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{url}: not an http(s) URL")
+    return sources.Source(
+        id=url,
+        name=parts.hostname,
+        scheme=parts.scheme,
+        allowed_hosts=(parts.hostname,),
+        columns=(sources.Column(url=url),),
+        platform="generic",
+        departments=tuple(departments) or ("医疗保障局",),
+        local_test=allow_local,
+        min_interval=0.0 if allow_local else 1.0,
+    )
+
+
+def configured_sources(file: str | None, wanted: list[str], departments: list[str]) -> list[sources.Source]:
+    try:
+        registry = sources.load(file)
+    except (sources.RegistryError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    by_id = {s.id: s for s in registry}
+    unknown = [i for i in wanted if i not in by_id]
+    if unknown:
+        raise UsageError(f"unknown source {', '.join(unknown)} (see `budgetwatch sources`)")
+    chosen = [by_id[i] for i in wanted] if wanted else [s for s in registry if s.enabled]
+    disabled = [s.id for s in chosen if not s.enabled]
+    if disabled:
+        raise UsageError(f"source {', '.join(disabled)} is disabled in the registry")
+    unsound = [f"{s.id} {s.name}: {p}" for s in chosen for p in s.problems]
+    if unsound:
+        raise UsageError("; ".join(unsound))
+    if departments:
+        chosen = [_with_departments(s, departments) for s in chosen]
+    return chosen
+
+
+def _with_departments(source: sources.Source, departments: list[str]) -> sources.Source:
+    fields = {name: getattr(source, name) for name in source.__dataclass_fields__ if name != "problems"}
+    return sources.Source(**{**fields, "departments": tuple(departments)})
+
+
+@contextlib.contextmanager
+def _targets(args: argparse.Namespace) -> Iterator[tuple[list[sources.Source], bool]]:
+    """The sources to crawl and whether local test portals are allowed."""
+    if args.urls and (args.source or args.sources_file or args.sample_portal):
+        raise UsageError("give column URLs, or configured sources (--source / --sources-file / --sample-portal)")
+    if args.urls:
+        yield [adhoc_source(u, args.department, args.allow_local) for u in args.urls], args.allow_local
+    elif args.sample_portal:
+        with tempfile.TemporaryDirectory(prefix="budgetwatch-portal-") as folder, serve_sample_portal(folder) as portal:
+            chosen = portal.sources
+            if args.source:
+                chosen = [s for s in chosen if s.id in args.source]
+            if args.department:
+                chosen = [_with_departments(s, args.department) for s in chosen]
+            yield chosen, True
+    else:
+        yield configured_sources(args.sources_file, args.source, args.department), args.allow_local
+
+
+def report_text(results: list[SourceResult]) -> str:
+    lines = []
+    for r in results:
+        counts = {s: sum(x.status == s for x in r.reports) for s in ("new", "changed", "unchanged")}
+        lines.append(
+            f"{r.source_id} {r.name}: {len(r.reports)} reports ({counts['new']} new, {counts['changed']} changed, "
+            f"{counts['unchanged']} unchanged), {len(r.skipped)} skipped, {len(r.refused)} refused, "
+            f"{len(r.failures)} failures; {r.requests} requests, {r.not_modified} not modified, "
+            f"{r.document_bytes:,} document bytes"
+        )
+        for x in r.reports:
+            kind = {"budget": "预算", "final_account": "决算"}.get(x.kind or "", "?")
+            lines.append(f"  {x.status:9} {x.fiscal_year or '????'} {kind} {x.department or '?'}  {x.title}")
+            lines.append(f"            {x.url} → {x.path}" + (f" (same as {x.same_as})" if x.same_as else ""))
+        lines.extend(f"  failure   {f['url']}: {f['error']}" for f in r.failures)
+        lines.extend(f"  refused   {f['url']}: {f['reason']}" for f in r.refused)
+        lines.extend(f"  skipped   {f['title']} ({f['reason']})" for f in r.skipped)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        with _targets(args) as (chosen, allow_local), Archive(Path(args.archive)) as archive:
+            results = crawl_sources(chosen, archive, force_refetch=args.force, allow_local=allow_local)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(crawl_json(results), ensure_ascii=False, indent=2))
+    else:
+        print(report_text(results))
+    for r in results:
+        for f in r.failures:
+            print(f"error: {r.source_id}: {f['url']}: {f['error']}", file=sys.stderr)
+    return 0 if all(r.ok for r in results) else 1

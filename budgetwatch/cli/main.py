@@ -1,0 +1,158 @@
+"""The budgetwatch command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+from budgetwatch.acquire import sources
+from budgetwatch.check.batch import check_paths, extract_all
+from budgetwatch.check.rules import rules
+from budgetwatch.cli import crawl as crawl_cli
+from budgetwatch.cli import demo
+from budgetwatch.publish.outputs import run_json, run_text, write_extractions, write_findings
+from budgetwatch.read import catalogue
+from budgetwatch.report import write_report
+from budgetwatch.report.history import PreviousRunError
+
+
+def bundled_samples() -> list[Path]:
+    """The sample reports that travel with budgetwatch (the embedded default)."""
+    folder = resources.files("budgetwatch").joinpath("data/samples")
+    return sorted(Path(str(folder)).glob("*.txt"))
+
+
+def _extract(args: argparse.Namespace) -> int:
+    extractions, failures = extract_all(args.paths)
+    written = write_extractions(extractions, Path(args.out))
+    for name, path in written.items():
+        print(f"{name}: {path} (+ .csv)")
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    run = check_paths(args.paths)
+    if args.out:
+        write_findings(run, Path(args.out))
+    if args.format == "json":
+        print(json.dumps(run_json(run), ensure_ascii=False, indent=2))
+    else:
+        print(run_text(run))
+    for failure in run.unreadable:
+        print(f"error: {failure}", file=sys.stderr)
+    return run.exit_status
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Check the documents and write the steward's HTML report (exit status as for check)."""
+    run = check_paths(args.paths)
+    try:
+        index = write_report(run, Path(args.out), previous=Path(args.previous) if args.previous else None)
+    except PreviousRunError as exc:
+        print(f"error: previous run {exc}", file=sys.stderr)
+        return 2
+    errors = sum(len(r.errors) for r in run.reports)
+    warnings = sum(len(r.warnings) for r in run.reports)
+    print(f"{len(run.reports)} documents, {errors} errors, {warnings} warnings: {index}")
+    for failure in run.unreadable:
+        print(f"error: {failure}", file=sys.stderr)
+    return run.exit_status
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The whole pipeline on the embedded sample portal (budgetwatch.cli.demo)."""
+    return demo.run(Path(args.out))
+
+
+def _sources(args: argparse.Namespace) -> int:
+    """List the sources and check the registry: exit 2 when an entry is unsound."""
+    try:
+        registry = sources.load(args.file)
+    except sources.RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    bad = 0
+    for s in registry:
+        state = "enabled" if s.enabled else "disabled"
+        verified = sum(c.verified for c in s.columns)
+        columns = f"{len(s.columns)} columns ({verified} verified)"
+        print(f"{s.id}\t{s.name}\t{state}\t{s.scheme}\t{columns}\t{'、'.join(s.departments)}")
+        for problem in s.problems:
+            bad += 1
+            print(f"error: {s.id} {s.name}: {problem}", file=sys.stderr)
+    return 2 if bad else 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """A local Prefect server and worker with every deployment, limit, block and automation of budgetwatch.
+
+    Runs as its own program (budgetwatch.service.orchestration) so that the other commands do not pay for importing
+    Prefect.
+    """
+    os.execv(sys.executable, [sys.executable, "-m", "budgetwatch.service.orchestration", *args.options])
+    return 0
+
+
+def _tables(_: argparse.Namespace) -> int:
+    for spec in catalogue.tables():
+        columns = ", ".join(c.key for c in spec.all_columns())
+        print(f"{spec.id}\t{spec.title}\t{spec.layout}\t{columns}")
+    return 0
+
+
+def _rules(_: argparse.Namespace) -> int:
+    for rule in rules():
+        print(f"{rule.id}\t{rule.relation}\t{rule.category}\t{rule.zh}\t{rule.en}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="budgetwatch", description="Check department budgets and final accounts.")
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("extract", help="canonical tables of documents as Parquet and CSV")
+    e.add_argument("paths", nargs="+", help="documents, or folders of documents")
+    e.add_argument("--out", required=True, help="output folder")
+    e.set_defaults(run=_extract)
+    c = sub.add_parser("check", help="extraction plus every validation; exit 0 clean, 1 errors, 2 unreadable")
+    c.add_argument("paths", nargs="+", help="documents, or folders of documents")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument("--out", help="also write check.json and findings.csv (UTF-8 with BOM) to this folder")
+    c.set_defaults(run=_check)
+    h = sub.add_parser("report", help="check documents and write an HTML report with CSV/XLSX exports")
+    h.add_argument("paths", nargs="+", help="documents, or folders of documents")
+    h.add_argument("--out", required=True, help="report folder (entry page: OUT/index.html)")
+    h.add_argument("--previous", help="a previous report folder or check.json, to show how the counts changed")
+    h.set_defaults(run=_report)
+    d = sub.add_parser("demo", help="crawl the embedded sample portal, check, publish and report what it holds")
+    d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")
+    d.set_defaults(run=_demo)
+    r = sub.add_parser("sources", help="list the portal sources and check the registry")
+    r.add_argument("--file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
+    r.set_defaults(run=_sources)
+    crawl_cli.add_parser(sub)
+    v = sub.add_parser(
+        "serve",
+        add_help=False,
+        prefix_chars="+",  # every option goes to budgetwatch.service.orchestration's own parser
+        help="start a local Prefect server and worker and deploy every budgetwatch flow (serve --help: options)",
+    )
+    v.add_argument("options", nargs=argparse.REMAINDER, help="see budgetwatch serve --help")
+    v.set_defaults(run=_serve)
+    sub.add_parser("tables", help="list the standard tables of the catalogue").set_defaults(run=_tables)
+    sub.add_parser("rules", help="list the validation rules").set_defaults(run=_rules)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

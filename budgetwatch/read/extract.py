@@ -1,0 +1,275 @@
+"""From a document's bytes to its canonical tables, line items and narrative facts."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from budgetwatch import formats
+from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
+from budgetwatch.labels import squeeze
+from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
+from budgetwatch.read import catalogue, legacy_office, metadata, narrative, ocr_engine
+from budgetwatch.read.canonical import raw_to_items
+from budgetwatch.read.layout_text import read_layout
+from budgetwatch.read.limits import Limits, check_size, check_zip
+from budgetwatch.read.locate import Span, locate_tables, table_sections
+from budgetwatch.read.office_readers import read_docx, read_excel, read_html
+from budgetwatch.read.pdf_reader import read_pdf
+from budgetwatch.read.tabbed import looks_tabbed, read_tabbed
+
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Text of a text layer: UTF-8 (with or without BOM), else GB18030; binary content is refused."""
+    if not data:
+        raise DocumentError(source, "empty file (0 bytes)")
+    if b"\x00" in data[:4096]:
+        raise UnsupportedFormat(source, "binary content: not a text layer (PDF, Office and images are read elsewhere)")
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DocumentError(source, "text is neither UTF-8 nor GB18030")
+
+
+def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Table, list[LineItem]]:
+    spec = span.spec
+    table = Table(
+        table_id=spec.id,
+        title=lines[span.title_line].strip(),
+        status=TableStatus.PARSED,
+        printed_number=span.printed_number,
+        instance=span.instance,
+        department_line=span.department_line,
+        unit_line=span.unit_line,
+        unit=span.unit,
+        lines=(span.start + 1, span.end),
+    )
+    try:
+        # the performance-target tables are forms, not grids: their token reader works whatever separates the cells
+        grid = spec.layout not in ("funding", "project_detail") and looks_tabbed(lines, span)
+        raw = read_tabbed(lines, span) if grid else read_layout(lines, span)
+        items = raw_to_items(spec, raw, unit=span.unit, year=year, instance=span.instance)
+    except LayoutError as exc:
+        table.status = TableStatus.UNREADABLE
+        table.notes.append(f"lines {span.start + 1}-{span.end}: {exc}")
+        return table, []
+    table.notes.extend(raw.notes)
+    table.statement = raw.statement
+    amounts = [i.micros for i in items if i.micros is not None]
+    if raw.statement and not any(amounts):
+        table.status = TableStatus.DECLARED_EMPTY
+    if raw.header_text:
+        table.notes.extend(_header_mismatches(spec.id, raw.header_text))
+    return table, items
+
+
+def _header_mismatches(table_id: str, header_text: str) -> list[str]:
+    spec = catalogue.table(table_id)
+    if spec.expected_header and spec.expected_header not in header_text:
+        return [f"header does not say {spec.expected_header}: {header_text[:80]}"]
+    return []
+
+
+def _resolve_codes_across_tables(items: list[LineItem]) -> None:
+    """A 项 left with its 款 code takes the 7-digit code another table of the document prints for the same name."""
+    known = {
+        (i.code[:5], squeeze(i.label)): i.code
+        for i in items
+        if i.code_scheme == "function" and i.code and len(i.code) == 7 and i.code_printed is None
+    }
+    for item in items:
+        if item.level == "项" and item.code and len(item.code) == 5:
+            name = squeeze(item.label)
+            match = known.get((item.code, name)) or next(
+                (c for (p, n), c in known.items() if p == item.code and (n.startswith(name) or name.startswith(n))),
+                None,
+            )
+            if match:
+                item.code_printed, item.code = item.code, match
+
+
+def _set_pages(tables: list[Table], items: list[LineItem], line_pages: list[int]) -> None:
+    def page(line: int) -> int | None:
+        return line_pages[line - 1] if 0 < line <= len(line_pages) else None
+
+    for item in items:
+        item.page = page(item.line) if item.line else None
+    for table in tables:
+        if table.lines:
+            table.pages = sorted({p for n in range(table.lines[0], table.lines[1] + 1) if (p := page(n))})
+
+
+def _mark_ocr(tables: list[Table], items: list[LineItem], ocr_cells: dict[int, tuple]) -> None:
+    """Amounts read by OCR carry their cell's recognition score; tables read so say it in their notes."""
+    lowest: dict[tuple[str, str | None], float] = {}
+    for item in items:
+        cells = ocr_cells.get(item.line - 1) if item.line else None
+        if cells is None:
+            continue
+        scores = [c for _, c in cells if c is not None]
+        if not item.blank:
+            same = [c for text, c in cells if c is not None and text.strip() == item.raw.strip()]
+            item.ocr_confidence = round(min(same or scores or [0.0]), 4)
+        key = (item.table_id, item.instance)
+        lowest[key] = min(lowest.get(key, 1.0), *scores)
+    for table in tables:
+        if (table.table_id, table.instance) in lowest:
+            low = lowest[(table.table_id, table.instance)]
+            table.notes.append(f"read by OCR ({ocr_engine.ENGINE}) from a page image; lowest cell confidence {low:.2f}")
+
+
+def _missing_tables(kind: str | None, found: set[str], empty_section: str | None) -> list[Table]:
+    if kind is None:
+        return []
+    note = (
+        f"the table part '{empty_section}' holds no table text: the tables may be published as images"
+        if empty_section
+        else "not found in the document"
+    )
+    return [
+        Table(table_id=spec.id, title=spec.title, status=TableStatus.MISSING, notes=[note])
+        for spec in catalogue.tables_of_kind(kind)
+        if spec.id not in found
+    ]
+
+
+def extract_text(
+    text: str,
+    *,
+    source: str,
+    sha256: str,
+    media_type: str = "text/plain",
+    line_pages: list[int] | None = None,
+    image_pages: list[int] | None = None,
+    ocr_cells: dict[int, tuple] | None = None,
+) -> Extraction:
+    """Canonical extraction of one text layer (with the page of each line, for paged formats; with the recognised
+    cells of lines read by OCR)."""
+    lines = text.splitlines()
+    spans = locate_tables(lines)
+    department_lines = [s.department_line for s in spans if s.department_line]
+    year = metadata.fiscal_year(text)
+    kind = metadata.kind(text, [s.spec.kind for s in spans])
+    dept = metadata.department(text, department_lines)
+    document = Document(
+        sha256=sha256,
+        source=source,
+        media_type=media_type,
+        department=dept,
+        district=metadata.district(dept),
+        fiscal_year=year,
+        kind=kind,
+        scope=metadata.scope(text, department_lines),
+        published=metadata.published(lines),
+        title=metadata.title(lines),
+    )
+    tables: list[Table] = []
+    items: list[LineItem] = []
+    for span in spans:
+        table, table_items = _table_from_span(lines, span, year)
+        tables.append(table)
+        items.extend(table_items)
+    _resolve_codes_across_tables(items)
+    if line_pages:
+        _set_pages(tables, items, line_pages)
+    if ocr_cells:
+        _mark_ocr(tables, items, ocr_cells)
+    sections = table_sections(lines)
+    empty_section = sections[-1].text if sections and not spans else None
+    missing = _missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section)
+    if image_pages:
+        for table in missing:
+            table.status = TableStatus.IMAGE_ONLY
+            table.pages = list(image_pages)
+            table.notes = [
+                f"not in the text; pages {', '.join(map(str, image_pages))} are images (OCR not installed or off)"
+            ]
+    tables.extend(missing)
+    in_tables = {i for s in spans for i in range(s.start, s.end)}
+    # tab-separated lines outside the standard tables are annex tables, not narrative
+    narrative_lines = [(i + 1, line) for i, line in enumerate(lines) if i not in in_tables and "\t" not in line]
+    facts = narrative.facts(narrative_lines)
+    return Extraction(document=document, tables=tables, items=items, facts=facts, text=text)
+
+
+def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Extraction:
+    """Canonical extraction of a document given as bytes, whatever its format says it is."""
+    limits = limits or Limits.from_env()
+    sha = hashlib.sha256(data).hexdigest()
+    if not data:
+        raise DocumentError(source, "empty file (0 bytes)")
+    check_size(data, source, limits)
+    kind = formats.sniff(data)
+    if kind in (formats.DOCX, formats.XLSX):
+        check_zip(data, source, limits)
+    if kind == formats.PDF:
+        pdf = read_pdf(data, source, max_pages=limits.max_pages, max_ocr_pages=limits.max_ocr_pages)
+        return extract_text(
+            "\n".join(pdf.lines),
+            source=source,
+            sha256=sha,
+            media_type=kind,
+            line_pages=pdf.pages,
+            image_pages=pdf.image_pages,
+            ocr_cells=pdf.ocr_cells,
+        )
+    if kind in (formats.PNG, formats.JPEG):
+        return _extract_image(data, source, sha, kind, limits)
+    if kind == formats.DOCX:
+        return extract_text("\n".join(read_docx(data, source)), source=source, sha256=sha, media_type=kind)
+    if kind in (formats.XLSX, formats.OLE):
+        lines, sheets = _read_spreadsheet(data, source, kind)
+        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, line_pages=sheets)
+    if kind == formats.HTML:
+        return extract_text("\n".join(read_html(data, source)), source=source, sha256=sha, media_type=kind)
+    if kind != formats.TEXT:
+        raise UnsupportedFormat(source, f"{kind} is not a document format budgetwatch reads (sniffed from the content)")
+    text = decode_text(data, source)
+    return extract_text(text, source=source, sha256=sha)
+
+
+def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits) -> Extraction:
+    """A picture of a page, read by OCR when the engine is installed."""
+    if not ocr_engine.available() or limits.max_ocr_pages < 1:
+        raise UnsupportedFormat(source, f"{kind} is a picture: reading it needs OCR (the `ocr` extra), not installed")
+    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - optional extra
+
+    try:
+        read = ocr_grid.read_image(data)
+    except (OSError, ValueError) as exc:  # Pillow: a truncated or broken image, or one too large to decode
+        raise DocumentError(source, f"{kind} could not be read as an image ({exc})") from exc
+    return extract_text(
+        "\n".join(line.text for line in read),
+        source=source,
+        sha256=sha,
+        media_type=kind,
+        line_pages=[1] * len(read),
+        ocr_cells={k: line.cells for k, line in enumerate(read)},
+    )
+
+
+def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int] | None]:
+    """Lines of a spreadsheet (with the sheet of each line), or of a legacy Word-family file LibreOffice converts."""
+    try:
+        return read_excel(data, source)
+    except DocumentError:
+        workbook = legacy_office.target_format(data) == "xlsx"
+        if kind != formats.OLE or (workbook and legacy_office.soffice() is None):
+            raise  # a workbook calamine cannot read, and no LibreOffice to try: calamine's reason stands
+    converted = legacy_office.convert(data, source)  # .doc / .wps / .et; UnsupportedFormat without LibreOffice
+    if formats.sniff(converted) == formats.DOCX:
+        return read_docx(converted, source), None
+    return read_excel(converted, source)
+
+
+def extract_path(path: str | Path) -> Extraction:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    return extract_bytes(data, str(path))

@@ -1,0 +1,175 @@
+"""Word, Excel and HTML documents as text layers: table rows become tab-separated lines, other text plain lines.
+
+Merged cells keep their text once, at their first grid position, so that columns stay where the template puts them;
+the other positions a cell merged across columns covers in its row are marked COVERED when it holds an amount.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+
+from budgetwatch.errors import DocumentError
+from budgetwatch.read.rawrows import spread
+
+_SPACE = re.compile(r"\s*\n\s*")
+
+
+def _cell(text: str) -> str:
+    return _SPACE.sub("", text or "").replace("\t", " ").strip()
+
+
+# ---------------------------------------------------------------------------------------------------------------- Word
+def read_docx(data: bytes, source: str) -> list[str]:
+    import docx  # noqa: PLC0415 - only where Word files are read
+    from docx.oxml.ns import qn  # noqa: PLC0415
+    from docx.table import Table  # noqa: PLC0415
+    from docx.text.paragraph import Paragraph  # noqa: PLC0415
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (ValueError, KeyError, OSError) as exc:
+        raise DocumentError(source, f"not a readable Word document ({type(exc).__name__}: {exc})") from exc
+    lines: list[str] = []
+    for child in document.element.body.iterchildren():
+        if child.tag == qn("w:p"):
+            text = Paragraph(child, document).text.strip()
+            if text:
+                lines.append(text)
+        elif child.tag == qn("w:tbl"):
+            lines.extend(_docx_table(Table(child, document)))
+    return lines
+
+
+def _docx_table(table) -> list[str]:
+    """python-docx repeats a merged cell at every grid position it covers: keep its text at the first only."""
+    out = []
+    above: list = []
+    for row in table.rows:
+        cells = list(row.cells)
+        texts: list[str] = []
+        first = ""  # the text of the cell last started in this row
+        for k, cell in enumerate(cells):
+            if k < len(above) and cell._tc is above[k]:
+                texts.append("")  # merged with the row above
+            elif k > 0 and cell._tc is cells[k - 1]._tc:
+                texts.append(spread(first, 2)[1])
+            else:
+                first = _cell(cell.text)
+                texts.append(first)
+        above = [c._tc for c in cells]
+        out.append("\t".join(texts))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------- Excel
+def _excel_value(value) -> str:
+    """Numbers exactly as stored (the shortest decimal that is the stored double), never through float arithmetic."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+        if number == number.to_integral_value():
+            return str(int(number))  # a code (208) or a whole amount
+        # amounts are shown to the 分 of 万元 whatever the stored double holds: at least two decimals
+        return format(number.quantize(Decimal("0.01")) if number.as_tuple().exponent > -2 else number, "f")
+    if isinstance(value, int):
+        return str(value)
+    return _cell(str(value))
+
+
+def read_excel(data: bytes, source: str) -> tuple[list[str], list[int]]:
+    """Lines of every sheet; the 'page' of a line is its sheet's number."""
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError  # noqa: PLC0415
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except PasswordError as exc:
+        raise DocumentError(source, "spreadsheet is password-protected and cannot be opened") from exc
+    except (CalamineError, XmlError, ZipError, ValueError, OSError) as exc:
+        raise DocumentError(source, f"not a readable spreadsheet ({type(exc).__name__}: {exc})") from exc
+    lines: list[str] = []
+    pages: list[int] = []
+    for number, name in enumerate(book.sheet_names, start=1):
+        sheet = book.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        across: dict[int, list[tuple[int, int]]] = {}  # row → (first column, width) of its cells merged across
+        for (r0, c0), (_, c1) in sheet.merged_cell_ranges or ():
+            if c1 > c0:
+                across.setdefault(r0, []).append((c0, c1 - c0 + 1))
+        for r, row in enumerate(rows):
+            cells = [_excel_value(v) for v in row]
+            for c0, width in across.get(r, ()):
+                if c0 < len(cells):
+                    cells[c0 + 1 :] = [*spread(cells[c0], width)[1:], *cells[c0 + width :]]
+            while cells and not cells[-1]:
+                cells.pop()
+            filled = [c for c in cells if c]
+            if not filled:
+                continue
+            lines.append(filled[0] if len(filled) == 1 and len(cells) <= 2 else "\t".join(cells))
+            pages.append(number)
+    return lines, pages
+
+
+# ---------------------------------------------------------------------------------------------------------------- HTML
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
+
+
+def html_encoding(data: bytes, declared: str | None = None) -> str:
+    """The encoding from the transport header, else the page's meta tag, else UTF-8 (GBK is read as GB18030)."""
+    name = declared
+    if not name:
+        m = _META_CHARSET.search(data[:4096])
+        name = m.group(1).decode("ascii") if m else "utf-8"
+    name = name.lower()
+    return "gb18030" if name in ("gbk", "gb2312", "gb18030", "x-gbk") else name
+
+
+def read_html(data: bytes, source: str, declared_encoding: str | None = None) -> list[str]:
+    from bs4 import BeautifulSoup  # noqa: PLC0415
+
+    encoding = html_encoding(data, declared_encoding)
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DocumentError(source, f"HTML is not valid {encoding}") from exc
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "head"]):
+        tag.decompose()
+    lines: list[str] = []
+    for element in soup.find_all(["table", "p", "h1", "h2", "h3", "h4", "div", "li"]):
+        if element.name == "table":
+            if element.find_parent("table") is None:
+                lines.extend(_html_table(element))
+            continue
+        if element.find_parent("table") is not None or element.find(["p", "div", "table", "li"]):
+            continue
+        text = element.get_text(" ", strip=True)
+        if text:
+            lines.append(text)
+    return lines
+
+
+def _html_table(table) -> list[str]:
+    """Rows with rowspan/colspan expanded onto the grid; a spanned cell's text stands at its first position."""
+    grid: dict[tuple[int, int], str] = {}
+    width = 0
+    rows = table.find_all("tr")
+    for r, tr in enumerate(rows):
+        c = 0
+        for td in tr.find_all(["td", "th"], recursive=False):
+            while (r, c) in grid:
+                c += 1
+            rowspan = int(td.get("rowspan", 1) or 1)
+            colspan = int(td.get("colspan", 1) or 1)
+            first = spread(_cell(td.get_text("\n")), colspan)
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    grid[(r + dr, c + dc)] = first[dc] if dr == 0 else ""
+            c += colspan
+            width = max(width, c)
+    return ["\t".join(grid.get((r, c), "") for c in range(width)) for r in range(len(rows))]

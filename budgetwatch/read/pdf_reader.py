@@ -1,0 +1,219 @@
+"""A PDF as a text layer: ruled tables become tab-separated rows, the text around them plain lines, page by page.
+
+Ruled tables are found with pdfplumber's `lines` strategy; a cell's text keeps its characters and drops its line
+breaks (vertical headers and wrapped names come back whole), and a cell merged across columns marks the positions it
+covers when it holds an amount. The result is read by the same table readers as any other
+text layer, so a table gives the same canonical rows whichever format it arrives in.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from budgetwatch.errors import DocumentError
+from budgetwatch.read import ocr_engine
+from budgetwatch.read.rawrows import spread
+
+TABLE_SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "intersection_tolerance": 3}
+_CJK_BREAK = re.compile(r"\s*\n\s*")
+
+
+@dataclass(slots=True)
+class PdfText:
+    lines: list[str]
+    pages: list[int]  # the 1-based page of each line
+    page_count: int
+    image_pages: list[int] = field(default_factory=list)  # pages that are a picture with (almost) no text
+    ocr_pages: list[int] = field(default_factory=list)  # picture pages read by OCR
+    ocr_cells: dict[int, tuple] = field(default_factory=dict)  # 0-based line → its cells' (text, confidence)
+
+
+IMAGE_PAGE_TEXT = 20  # fewer characters than this on a page…
+IMAGE_PAGE_COVER = 0.3  # …and images covering more than this share of it: a scanned or pasted page
+
+
+def _image_page(pdfium_page, text: str) -> bool:
+    import pypdfium2.raw as pdfium_c  # noqa: PLC0415
+
+    if len(text.strip()) >= IMAGE_PAGE_TEXT:
+        return False
+    width, height = pdfium_page.get_size()
+    covered = 0.0
+    for obj in pdfium_page.get_objects(max_depth=2):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            left, bottom, right, top = obj.get_bounds()
+            covered += max(0.0, right - left) * max(0.0, top - bottom)
+    return covered >= IMAGE_PAGE_COVER * width * height
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    return _CJK_BREAK.sub("", text).replace("\t", " ").strip()
+
+
+def _inside(obj: dict, box: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = box
+    cx = (obj["x0"] + obj["x1"]) / 2
+    cy = (obj["top"] + obj["bottom"]) / 2
+    return x0 <= cx <= x1 and top <= cy <= bottom
+
+
+def _decode_cids(page, pdfium_page, known: dict[str, str]) -> None:
+    """Give characters that pdfminer could only name by CID (`(cid:1110)`) the text PDFium reads in the same place.
+
+    Happens with CID fonts in encrypted (copy-protected) PDFs, which PDFium decodes and pdfminer does not. A CID takes
+    the text of the PDFium character whose box centre is nearest; the map then serves every page of the document."""
+    textpage = pdfium_page.get_textpage()
+    centres = []
+    for i in range(textpage.count_chars()):
+        text = textpage.get_text_range(i, 1)
+        if text in ("\r", "\n", "\r\n"):
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        centres.append(((left + right) / 2, (bottom + top) / 2, text))
+    height = float(page.height)
+    cids = [c for c in page.chars if c["text"].startswith("(cid:")]
+    for char in cids:
+        if char["text"] in known or not centres:
+            continue
+        x = (char["x0"] + char["x1"]) / 2
+        y = height - (char["top"] + char["bottom"]) / 2
+        cx, _, text = min(centres, key=lambda c: (c[0] - x) ** 2 + (c[1] - y) ** 2)
+        if abs(cx - x) <= max(1.0, (char["x1"] - char["x0"]) / 2):
+            known[char["text"]] = text
+    for char in cids:
+        char["text"] = known.get(char["text"], char["text"])
+
+
+def _page_blocks(page) -> list[tuple[float, list[str]]]:
+    tables = page.find_tables(table_settings=TABLE_SETTINGS)
+    boxes = [t.bbox for t in tables]
+    outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
+    blocks: list[tuple[float, list[str]]] = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
+    for table in tables:
+        blocks.append((table.bbox[1], _table_rows(table)))
+    blocks.sort(key=lambda b: b[0])
+    return blocks
+
+
+def _table_rows(table) -> list[str]:
+    """Tab-separated rows of a ruled table. pdfplumber gives None where a merged cell covers a grid position: a cell
+    reaching over the next columns' left edges is spread over them (an amount so marked COVERED), the rest blank."""
+    lefts = sorted({cell[0] for cell in table.cells})
+    out = []
+    for row, texts in zip(table.rows, table.extract(), strict=True):
+        cells = [_cell(t) for t in texts]
+        for k, box in enumerate(row.cells):
+            if box is None:
+                continue
+            width = 1
+            while k + width < len(lefts) and lefts[k + width] < box[2] - 1:
+                width += 1
+            if width > 1:
+                cells[k : k + width] = spread(cells[k], width)
+        out.append("\t".join(cells))
+    return out
+
+
+RULED_PAGE_PATHS = 4  # a page drawing fewer line paths than this has no ruled table
+
+
+def _open_pdfium(data: bytes, source: str):
+    import pypdfium2  # noqa: PLC0415 - only where PDFs are read
+
+    try:
+        return pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise DocumentError(source, "PDF is password-protected and cannot be opened") from exc
+        raise DocumentError(source, f"not a readable PDF: {exc}") from exc
+
+
+def _ruled(pdfium_page) -> bool:
+    import pypdfium2.raw as pdfium_c  # noqa: PLC0415
+
+    paths = 0
+    for obj in pdfium_page.get_objects(max_depth=1):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
+            paths += 1
+            if paths >= RULED_PAGE_PATHS:
+                return True
+    return False
+
+
+def _plain_lines(pdfium_page) -> list[str]:
+    text = pdfium_page.get_textpage().get_text_range()
+    return [line.strip() for line in re.split(r"\r\n|\n|\r", text) if line.strip()]
+
+
+def read_pdf(data: bytes, source: str, *, max_pages: int = 2000, max_ocr_pages: int = 50) -> PdfText:
+    """Lines of every page, tables as tab-separated rows; a broken or locked PDF is a DocumentError.
+
+    Pages without ruled lines are read with PDFium's text extraction (a few ms a page); only pages that draw a grid
+    go through pdfplumber's line analysis. Picture pages are read by OCR when the engine is installed (up to
+    `max_ocr_pages` of them), otherwise listed as image pages."""
+    import pdfplumber  # noqa: PLC0415 - heavy import, only where PDFs are read
+    from pdfminer.pdfdocument import PDFPasswordIncorrect  # noqa: PLC0415
+    from pdfminer.pdfparser import PDFSyntaxError  # noqa: PLC0415
+    from pdfplumber.utils.exceptions import PdfminerException  # noqa: PLC0415
+
+    pdfium_doc = _open_pdfium(data, source)
+    count = len(pdfium_doc)
+    if count > max_pages:
+        raise DocumentError(source, f"{count} pages, more than the limit of {max_pages}")
+    lines: list[str] = []
+    pages: list[int] = []
+    cid_text: dict[str, str] = {}
+    image_pages: list[int] = []
+    ocr_pages: list[int] = []
+    ocr_cells: dict[int, tuple] = {}
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            for number in range(1, count + 1):
+                pdfium_page = pdfium_doc[number - 1]
+                if not _ruled(pdfium_page):
+                    block = _plain_lines(pdfium_page)
+                    if _image_page(pdfium_page, "".join(block)):
+                        read = _ocr_page(pdfium_page, len(lines), ocr_cells) if len(ocr_pages) < max_ocr_pages else None
+                        if read is None:
+                            image_pages.append(number)
+                        else:
+                            block = read
+                            ocr_pages.append(number)
+                    lines.extend(block)
+                    pages.extend([number] * len(block))
+                    continue
+                page = pdf.pages[number - 1]
+                if any(c["text"].startswith("(cid:") for c in page.chars):
+                    _decode_cids(page, pdfium_page, cid_text)
+                for _, block in _page_blocks(page):
+                    lines.extend(block)
+                    pages.extend([number] * len(block))
+                page.flush_cache()
+    except (PDFSyntaxError, PdfminerException) as exc:
+        cause = exc.args[0] if exc.args else exc
+        if isinstance(cause, PDFPasswordIncorrect):
+            raise DocumentError(source, "PDF is password-protected and cannot be opened") from exc
+        raise DocumentError(source, f"not a readable PDF: {cause}") from exc
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
+        raise DocumentError(source, f"PDF could not be read ({type(exc).__name__}: {exc})") from exc
+    finally:
+        pdfium_doc.close()
+    return PdfText(lines, pages, count, image_pages, ocr_pages, ocr_cells)
+
+
+def _ocr_page(pdfium_page, first_line: int, cells: dict[int, tuple]) -> list[str] | None:
+    """The lines OCR reads on a picture page; None without the engine or when it finds (almost) no text."""
+    if not ocr_engine.available():
+        return None
+    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - optional extra
+
+    read = ocr_grid.read_pdf_page(pdfium_page)
+    if sum(len(line.text.replace("\t", "")) for line in read) < IMAGE_PAGE_TEXT:
+        return None
+    for k, line in enumerate(read):
+        cells[first_line + k] = line.cells
+    return [line.text for line in read]
