@@ -4,7 +4,8 @@ Each item is visited once and added into the comparisons its kind takes part in 
 the members of kind k are ptr[k]:ptr[k + 1]), a document at a time so that its sums stay in cache. Exact int64
 throughout; numba compiles the loops once per machine (`cache=True`) and they run at native speed, where the same work
 as array operations re-reads memory many times. Outputs grow only between documents: an array that may be replaced
-inside a hot loop keeps numba from optimising that loop.
+inside a hot loop keeps numba from optimising that loop. The steps of the two sums take their arrays one by one:
+passed as tuples, or called per comparison, they made the sums four to thirteen times slower.
 """
 
 from __future__ import annotations
@@ -111,6 +112,14 @@ def _grown(a, size):
 
 
 @njit(cache=True, nogil=True)
+def _grown_rows(a, size):
+    """A 2-D array with room for `size` columns, the old ones copied."""
+    out = np.empty((a.shape[0], size), a.dtype)
+    out[:, : a.shape[1]] = a
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _room(needed, size):
     while needed > size:
         size *= 2
@@ -118,61 +127,11 @@ def _room(needed, size):
 
 
 @njit(cache=True, nogil=True)
-def _entries(size):
-    """Output columns of kind_sums: doc, comp, actual, difference, printed values, checked cell blank, failing."""
-    return (
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int32),
-        np.empty(size, np.bool_),
-        np.empty(size, np.bool_),
-    )
-
-
-@njit(cache=True, nogil=True)
-def _grown_entries(out, size):
-    return (
-        _grown(out[0], size),
-        _grown(out[1], size),
-        _grown(out[2], size),
-        _grown(out[3], size),
-        _grown(out[4], size),
-        _grown(out[5], size),
-        _grown(out[6], size),
-    )
-
-
-@njit(cache=True, nogil=True)
-def _cells(size):
-    """Cells of failing comparisons: candidate, item, checked, sign, CellRef."""
-    return (
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.bool_),
-        np.empty(size, np.int8),
-        np.empty(size, np.int16),
-    )
-
-
-@njit(cache=True, nogil=True)
-def _grown_cells(cells, size):
-    return (
-        _grown(cells[0], size),
-        _grown(cells[1], size),
-        _grown(cells[2], size),
-        _grown(cells[3], size),
-        _grown(cells[4], size),
-    )
-
-
-@njit(cache=True, nogil=True)
-def _add_document(lo, hi, kind, value, present, ptr, comp, checked, sign, slot, acc):  # noqa: PLR0917
-    """Add items lo:hi into their comparisons' sums (acc: actual, expected, counts, found); the member visits made.
-
-    counts per comparison: checked rows, checked printed, part rows, part printed; found: rows met per slot."""
-    acc_actual, acc_expected, acc_counts, found = acc
+def _add_document(  # noqa: PLR0917
+    lo, hi, kind, value, present, ptr, comp, checked, sign, slot, actual, expected, counts, found
+):  # fmt: skip
+    """Add items lo:hi into their comparisons' sums and counts (checked rows, checked printed, part rows, part
+    printed), and count the rows met per reference slot; returns the member visits made."""
     visits = 0
     for i in range(lo, hi):
         k, v, p = kind[i], value[i], present[i]
@@ -180,74 +139,72 @@ def _add_document(lo, hi, kind, value, present, ptr, comp, checked, sign, slot, 
         for m in range(ptr[k], ptr[k + 1]):
             c = comp[m]
             if checked[m]:
-                acc_actual[c] += v
-                acc_counts[c, 0] += 1
+                actual[c] += v
+                counts[c, 0] += 1
                 if p:
-                    acc_counts[c, 1] += 1
+                    counts[c, 1] += 1
             else:
-                acc_expected[c] += v * sign[m]
-                acc_counts[c, 2] += 1
+                expected[c] += v * sign[m]
+                counts[c, 2] += 1
                 if p:
-                    acc_counts[c, 3] += 1
+                    counts[c, 3] += 1
             if slot[m] >= 0:
                 found[slot[m]] += 1
     return visits
 
 
 @njit(cache=True, nogil=True)
-def _applies(d, c, acc_counts, found, allowed, summing, ref_ptr, ref_slot, ref_empty):  # noqa: PLR0917
-    """Whether comparison c applies in document d: a value printed, allowed, a sum with both sides, each reference
-    of an equal rule found or its table declared empty."""
-    if acc_counts[c, 1] + acc_counts[c, 3] == 0 or not allowed[d, c]:
-        return False
-    if summing[c] and (acc_counts[c, 0] == 0 or acc_counts[c, 2] == 0):
-        return False
-    for r in range(ref_ptr[c], ref_ptr[c + 1]):
-        if not ((ref_slot[r] >= 0 and found[ref_slot[r]] > 0) or ref_empty[d, r]):
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _judge_document(d, counters, acc, out, cand_of, rules, ran, every):  # noqa: PLR0917
-    """Decide the document's comparisons from their sums, list the entries to report, reset the sums; counters are
-    (entries listed, failing, applied) before, and are returned after."""
-    n, n_failing, total = counters
-    acc_actual, acc_expected, acc_counts, found = acc
-    allowed, summing, ref_ptr, ref_slot, ref_empty, check_of = rules
-    for c in range(acc_actual.size):
-        if acc_counts[c, 0] + acc_counts[c, 2] == 0:
+def _judge_document(  # noqa: PLR0917
+    d, n, n_failing, actual, expected, counts, found, allowed, summing, check_of, ref_ptr, ref_slot, ref_empty, ran,
+    every, cand_of, ints, printed_out, flags,
+):  # fmt: skip
+    """Decide document d's comparisons from their sums: each applies where a value is printed, it is `allowed`, a sum
+    has both sides and each reference of an equal rule is found or declared empty. Entries to report go to `ints`
+    (document, comparison, actual, difference), `printed_out` and `flags` (checked cell blank, failing); the sums are
+    reset. Returns the entries listed, the failing ones and how many applied."""
+    total = 0
+    for c in range(actual.size):
+        rows, printed = counts[c, 0] + counts[c, 2], counts[c, 1] + counts[c, 3]
+        if rows == 0:
             continue
-        if _applies(d, c, acc_counts, found, allowed, summing, ref_ptr, ref_slot, ref_empty):
+        applies = printed > 0 and allowed[d, c]
+        if summing[c] and (counts[c, 0] == 0 or counts[c, 2] == 0):
+            applies = False
+        for r in range(ref_ptr[c], ref_ptr[c + 1]):
+            if not ((ref_slot[r] >= 0 and found[ref_slot[r]] > 0) or ref_empty[d, r]):
+                applies = False
+        if applies:
             total += 1
             ran[d, check_of[c]] = True
-            fails = acc_actual[c] != acc_expected[c] or (summing[c] and acc_counts[c, 0] > 1)
+            fails = actual[c] != expected[c] or (summing[c] and counts[c, 0] > 1)
             if every or fails:
-                out[0][n], out[1][n], out[2][n] = d, c, acc_actual[c]
-                out[3][n] = acc_actual[c] - acc_expected[c]
-                out[4][n] = acc_counts[c, 1] + acc_counts[c, 3]
-                out[5][n], out[6][n] = acc_counts[c, 1] == 0, fails
+                ints[0, n], ints[1, n], ints[2, n], ints[3, n] = d, c, actual[c], actual[c] - expected[c]
+                printed_out[n], flags[0, n], flags[1, n] = printed, counts[c, 1] == 0, fails
                 n += 1
             if fails:
                 cand_of[c] = n_failing
                 n_failing += 1
-        acc_actual[c] = 0
-        acc_expected[c] = 0
+        actual[c] = 0
+        expected[c] = 0
         for r in range(4):
-            acc_counts[c, r] = 0
+            counts[c, r] = 0
     found[:] = 0
     return n, n_failing, total
 
 
 @njit(cache=True, nogil=True)
-def _list_failing_cells(lo, hi, kind, ptr, comp, checked, sign, ref, cand_of, cells, n_cells):  # noqa: PLR0917
-    """Items lo:hi (still in cache) of the failing comparisons, appended to cells; the new cell count."""
+def _list_failing_cells(  # noqa: PLR0917
+    lo, hi, kind, ptr, comp, checked, sign, ref, cand_of, n_cells, cell_ints, cell_checked, cell_sign, cell_ref
+):  # fmt: skip
+    """Items lo:hi (still in cache) of the failing comparisons, appended to the cells (candidate and item, checked,
+    sign, CellRef); returns the new cell count."""
     for i in range(lo, hi):
         for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
             if cand_of[comp[m]] >= 0:
-                cells[0][n_cells], cells[1][n_cells] = cand_of[comp[m]], i
-                cells[2][n_cells], cells[3][n_cells], cells[4][n_cells] = checked[m], sign[m], ref[m]
+                cell_ints[0, n_cells], cell_ints[1, n_cells] = cand_of[comp[m]], i
+                cell_checked[n_cells], cell_sign[n_cells], cell_ref[n_cells] = checked[m], sign[m], ref[m]
                 n_cells += 1
+    cand_of[:] = -1
     return n_cells
 
 
@@ -267,143 +224,76 @@ def kind_sums(  # noqa: PLR0917
     the items of the failing entries (numbered among the failing ones), with their role, sign and CellRef (`ref`).
     """
     n_docs, n_comps = bounds.size - 1, allowed.shape[1]
-    n_slots = max(slot.max(), 0) + 1 if slot.size else 1
-    acc = (
-        np.zeros(n_comps, np.int64),
-        np.zeros(n_comps, np.int64),
-        np.zeros((n_comps, 4), np.int32),
-        np.zeros(n_slots, np.int32),
-    )
-    rules = (allowed, summing, ref_ptr, ref_slot, ref_empty, check_of)
+    actual, expected = np.zeros(n_comps, np.int64), np.zeros(n_comps, np.int64)
+    counts = np.zeros((n_comps, 4), np.int32)
+    found = np.zeros(max(slot.max(), 0) + 1 if slot.size else 1, np.int32)
     ran = np.zeros((n_docs, max(n_checks, 1)), np.bool_)
-    out = _entries(1024)
-    cells = _cells(1024)
+    ints, printed, flags = np.empty((4, 1024), np.int64), np.empty(1024, np.int32), np.empty((2, 1024), np.bool_)
+    cell_ints, cell_checked = np.empty((2, 1024), np.int64), np.empty(1024, np.bool_)
+    cell_sign, cell_ref = np.empty(1024, np.int8), np.empty(1024, np.int16)
     cand_of = np.full(n_comps, -1, np.int64)  # the failing number of each comparison of the document, else -1
-    counters = (0, 0, 0)
-    n_cells = 0
+    n = n_failing = n_cells = total = 0
     for d in range(n_docs):
-        visits = _add_document(bounds[d], bounds[d + 1], kind, value, present, ptr, comp, checked, sign, slot, acc)
-        # room for every comparison of the document: growing while judging would slow all of it threefold
-        if counters[0] + n_comps > out[0].size:
-            out = _grown_entries(out, _room(counters[0] + n_comps, out[0].size))
-        failing_before = counters[1]
-        counters = _judge_document(d, counters, acc, out, cand_of, rules, ran, every)
-        if counters[1] == failing_before:
+        lo, hi = bounds[d], bounds[d + 1]
+        visits = _add_document(lo, hi, kind, value, present, ptr, comp, checked, sign, slot, actual, expected, counts,
+                               found)  # fmt: skip
+        if n + n_comps > printed.size:  # room for every comparison of the document before judging it
+            size = _room(n + n_comps, printed.size)
+            ints, printed, flags = _grown_rows(ints, size), _grown(printed, size), _grown_rows(flags, size)
+        before = n_failing
+        n, n_failing, applied = _judge_document(
+            d, n, n_failing, actual, expected, counts, found, allowed, summing, check_of, ref_ptr, ref_slot, ref_empty,
+            ran, every, cand_of, ints, printed, flags,
+        )  # fmt: skip
+        total += applied
+        if n_failing == before:
             continue
-        if n_cells + visits > cells[0].size:
-            cells = _grown_cells(cells, _room(n_cells + visits, cells[0].size))
-        n_cells = _list_failing_cells(
-            bounds[d], bounds[d + 1], kind, ptr, comp, checked, sign, ref, cand_of, cells, n_cells
-        )
-        cand_of[:] = -1
-    n = counters[0]
-    return (
-        out[0][:n],
-        out[1][:n],
-        out[2][:n],
-        out[3][:n],
-        out[4][:n],
-        out[5][:n],
-        out[6][:n],
-        counters[2],
-        ran,
-        (cells[0][:n_cells], cells[1][:n_cells], cells[2][:n_cells], cells[3][:n_cells], cells[4][:n_cells]),
-    )
+        if n_cells + visits > cell_checked.size:  # the document's items again (still in cache): its failing ones'
+            size = _room(n_cells + visits, cell_checked.size)
+            cell_ints, cell_checked = _grown_rows(cell_ints, size), _grown(cell_checked, size)
+            cell_sign, cell_ref = _grown(cell_sign, size), _grown(cell_ref, size)
+        n_cells = _list_failing_cells(lo, hi, kind, ptr, comp, checked, sign, ref, cand_of, n_cells, cell_ints,
+                                      cell_checked, cell_sign, cell_ref)  # fmt: skip
+    entries = (ints[0, :n], ints[1, :n], ints[2, :n], ints[3, :n], printed[:n], flags[0, :n], flags[1, :n])
+    listed = (cell_ints[0, :n_cells], cell_ints[1, :n_cells], cell_checked[:n_cells], cell_sign[:n_cells],
+              cell_ref[:n_cells])  # fmt: skip
+    return (*entries, total, ran, listed)
 
 
 @njit(cache=True, nogil=True)
-def _row_entries(size):
-    """Output columns of row_sums: rule, doc, table, first item, actual, expected, printed, printed totals, failing."""
-    return (
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int64),
-        np.empty(size, np.int32),
-        np.empty(size, np.int32),
-        np.empty(size, np.bool_),
-    )
+def _row_outputs(size, n_docs, n_rules):
+    """Room for `size` rows listed (rule, document, table, first item, actual, expected; printed values and printed
+    totals; failing) and as many items of failing rows (failing number and item; checked; sign); which rules ran."""
+    rows = (np.empty((6, size), np.int64), np.empty((2, size), np.int32), np.empty(size, np.bool_))
+    cells = (np.empty((2, size), np.int64), np.empty(size, np.bool_), np.empty(size, np.int8))
+    return rows, cells, np.zeros((n_docs, max(n_rules, 1)), np.bool_)
 
 
 @njit(cache=True, nogil=True)
-def _row_applies(d, t, r, printed, allowed, blocked, n_tables):  # noqa: PLR0917
-    applies = printed[r] > 0 and allowed[d, r]
-    if applies and blocked.size:
-        key = (d * n_tables + t) * allowed.shape[1] + r
-        at = np.searchsorted(blocked, key)
-        applies = not (at < blocked.size and blocked[at] == key)
-    return applies
+def _trimmed_rows(rows, cells, n, n_cells):
+    ints, counts, failing = rows
+    entries = (ints[0, :n], ints[1, :n], ints[2, :n], ints[3, :n], ints[4, :n], ints[5, :n], counts[0, :n],
+               counts[1, :n], failing[:n])  # fmt: skip
+    return entries, (cells[0][0, :n_cells], cells[0][1, :n_cells], cells[1][:n_cells], cells[2][:n_cells])
 
 
 @njit(cache=True, nogil=True)
-def _close_row(start, stop, d, t, state, counters, items, out, cells, every):  # noqa: PLR0917
-    """Judge the rules a finished row (items start:stop of document d, table t) took part in and reset their sums;
-    counters (entries, failing, cells, applied) are returned updated."""
-    actual, expected, printed, total_printed, seen, touched, n_touched, allowed, blocked, n_tables, ran = state
-    kind, ptr, rule, checked, sign = items
-    n, n_failing, n_cells, total = counters
-    for x in range(n_touched):
-        r = touched[x]
-        if _row_applies(d, t, r, printed, allowed, blocked, n_tables):
-            total += 1
-            ran[d, r] = True
-            fails = actual[r] != expected[r]
-            if every or fails:
-                out[0][n], out[1][n], out[2][n], out[3][n] = r, d, t, start
-                out[4][n], out[5][n] = actual[r], expected[r]
-                out[6][n], out[7][n], out[8][n] = printed[r], total_printed[r], fails
-                n += 1
-            if fails:  # the row's items that its rule sums
-                for j in range(start, stop):
-                    for m in range(ptr[kind[j]], ptr[kind[j] + 1]):
-                        if rule[m] == r:
-                            cells[0][n_cells], cells[1][n_cells] = n_failing, j
-                            cells[2][n_cells], cells[3][n_cells] = checked[m], sign[m]
-                            n_cells += 1
-                n_failing += 1
-        actual[r] = 0
-        expected[r] = 0
-        printed[r] = 0
-        total_printed[r] = 0
-        seen[r] = False
-    return n, n_failing, n_cells, total
+def _rule_state(n_rules):
+    """Per rule, over the current row: actual, expected, printed values, printed totals, seen; and the rules touched."""
+    sums = (np.zeros(n_rules, np.int64), np.zeros(n_rules, np.int64))
+    counts = (np.zeros(n_rules, np.int32), np.zeros(n_rules, np.int32))
+    return sums[0], sums[1], counts[0], counts[1], np.zeros(n_rules, np.bool_), np.empty(n_rules, np.int64)
 
 
-@njit(cache=True, nogil=True)
-def _add_to_row(i, value, present, items, sums, n_touched):  # noqa: PLR0917
-    """Add item i into the sums of the rules its kind takes part in; the count of rules the row touched."""
-    kind, ptr, rule, checked, sign = items
-    actual, expected, printed, total_printed, seen, touched = sums
-    for m in range(ptr[kind[i]], ptr[kind[i] + 1]):
-        r = rule[m]
-        if not seen[r]:
-            seen[r] = True
-            touched[n_touched] = r
-            n_touched += 1
-        if checked[m]:
-            actual[r] += value[i]
-            if present[i]:
-                total_printed[r] += 1
-        else:
-            expected[r] += value[i] * sign[m]
-        if present[i]:
-            printed[r] += 1
-    return n_touched
-
-
-@njit(cache=True, nogil=True)
-def _rule_sums(n_rules):
-    """Per rule of the current row: actual, expected, printed values, printed totals, seen; and the rules touched."""
-    return (
-        np.zeros(n_rules, np.int64),
-        np.zeros(n_rules, np.int64),
-        np.zeros(n_rules, np.int32),
-        np.zeros(n_rules, np.int32),
-        np.zeros(n_rules, np.bool_),
-        np.empty(n_rules, np.int64),
-    )
+@njit(cache=True, nogil=True, inline="always")
+def _row_in_order(last_row, current_doc, d, t, order):
+    """Rows of a table come in increasing order within a document: a row order met again means a row came apart.
+    Returns the document now current and whether the row is in order."""
+    if d != current_doc:
+        last_row[:] = -1
+    in_order = order > last_row[t]
+    last_row[t] = order
+    return d, in_order
 
 
 @njit(cache=True, nogil=True)
@@ -412,54 +302,58 @@ def row_sums(  # noqa: PLR0917
 ):
     """Per printed row and columns_sum rule: Σ total-column values against Σ signed part values.
 
-    A row is a run of items of one document, table (instance, numbered by `table_of` per kind) and row order. A row
-    applies where some value of it is printed, `allowed[d, r]`, and its (document, table, rule) is not `blocked`
-    (sorted keys (d · n_tables + t) · n_rules + r). Returns the rows that apply (all with `every`, else the failing
-    ones) as rule, document, table, first item, sums, printed values, printed totals and whether each fails; how many
-    apply; which rules ran in which document; the items of the failing rows (numbered among the failing ones) with
-    their role and sign; and whether every row's cells came as one run (else the caller sorts the items and calls
-    again).
-    """
-    n_docs, n_rules = allowed.shape
-    size = (ptr[kind + 1] - ptr[kind]).sum()  # at most one row, and one listed item, per item and rule it is in
-    out = _row_entries(size)
-    cells = (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.bool_), np.empty(size, np.int8))
-    ran = np.zeros((n_docs, max(n_rules, 1)), np.bool_)
-    sums = _rule_sums(n_rules)
-    items = (kind, ptr, rule, checked, sign)
-    # rows of a table come in increasing order within a document: a row order met again means a row came apart
+    A row is a run of items of one document, table (instance, `table_of` per kind) and row order; it applies where a
+    value is printed, `allowed[d, r]`, and (document, table, rule) is not `blocked` (sorted keys (d · n_tables + t) ·
+    n_rules + r). Returns the rows that apply (all with `every`, else the failing), how many apply, which rules ran
+    where, the failing rows' items with role and sign, and whether each row came as one run (else the caller sorts
+    and calls again). Judging stays in the loop: called per row it took twice as long."""
+    n_rules = allowed.shape[1]
+    rows, cells, ran = _row_outputs((ptr[kind + 1] - ptr[kind]).sum(), allowed.shape[0], n_rules)
+    (ints, counts, failing), (cell_ints, cell_checked, cell_sign) = rows, cells
+    actual, expected, printed, total_printed, seen, touched = _rule_state(n_rules)
     last_row = np.full(int(table_of.max()) + 1 if table_of.size else 1, -1, np.int64)
-    current_doc = -1
-    contiguous = True
-    counters = (0, 0, 0, 0)
-    n_touched = 0
-    start = 0
+    current_doc, contiguous = -1, True
+    n = n_failing = n_cells = total = n_touched = start = 0
     for i in range(doc.size + 1):
-        boundary = i == doc.size
-        if not boundary and i > start:
-            boundary = (
-                doc[i] != doc[start] or table_of[kind[i]] != table_of[kind[start]] or row_order[i] != row_order[start]
-            )
-        if boundary and i > start:
+        same = i < doc.size and doc[i] == doc[start] and table_of[kind[i]] == table_of[kind[start]]
+        if i > start and not (same and row_order[i] == row_order[start]):
             d, t = doc[start], table_of[kind[start]]
-            if d != current_doc:
-                last_row[:] = -1
-                current_doc = d
-            if row_order[start] <= last_row[t]:
-                contiguous = False
-            last_row[t] = row_order[start]
-            state = sums + (n_touched, allowed, blocked, n_tables, ran)  # noqa: RUF005 - numba builds tuples so
-            counters = _close_row(start, i, d, t, state, counters, items, out, cells, every)
-            n_touched = 0
-            start = i
-        if i == doc.size:
-            break
-        n_touched = _add_to_row(i, value, present, items, sums, n_touched)
-    n, n_cells = counters[0], counters[2]
-    return (
-        (out[0][:n], out[1][:n], out[2][:n], out[3][:n], out[4][:n], out[5][:n], out[6][:n], out[7][:n], out[8][:n]),
-        counters[3],
-        ran,
-        (cells[0][:n_cells], cells[1][:n_cells], cells[2][:n_cells], cells[3][:n_cells]),
-        contiguous,
-    )
+            current_doc, in_order = _row_in_order(last_row, current_doc, d, t, row_order[start])
+            contiguous = contiguous and in_order
+            for x in range(n_touched):
+                r = touched[x]
+                applies = printed[r] > 0 and allowed[d, r]
+                if applies and blocked.size:
+                    at = np.searchsorted(blocked, (d * n_tables + t) * n_rules + r)
+                    applies = not (at < blocked.size and blocked[at] == (d * n_tables + t) * n_rules + r)
+                fails = actual[r] != expected[r]
+                if applies:
+                    total += 1
+                    ran[d, r] = True
+                if applies and (every or fails):
+                    ints[0, n], ints[1, n], ints[2, n] = r, d, t
+                    ints[3, n], ints[4, n], ints[5, n] = start, actual[r], expected[r]
+                    counts[0, n], counts[1, n], failing[n] = printed[r], total_printed[r], fails
+                    n += 1
+                for j in range(start, i if applies and fails else start):  # the failing row's items its rule sums
+                    for m in range(ptr[kind[j]], ptr[kind[j] + 1]):
+                        if rule[m] == r:
+                            cell_ints[0, n_cells], cell_ints[1, n_cells] = n_failing, j
+                            cell_checked[n_cells], cell_sign[n_cells] = checked[m], sign[m]
+                            n_cells += 1
+                n_failing += applies and fails
+                actual[r] = expected[r] = printed[r] = total_printed[r] = 0
+                seen[r] = False
+            n_touched, start = 0, i
+        for m in range(ptr[kind[i]], ptr[kind[i] + 1]) if i < doc.size else range(0):
+            r = rule[m]
+            if not seen[r]:
+                seen[r], touched[n_touched], n_touched = True, r, n_touched + 1
+            if checked[m]:
+                actual[r] += value[i]
+                total_printed[r] += present[i]
+            else:
+                expected[r] += value[i] * sign[m]
+            printed[r] += present[i]
+    entries, listed = _trimmed_rows(rows, cells, n, n_cells)
+    return entries, total, ran, listed, contiguous
