@@ -65,6 +65,7 @@ class Document:
     scope: str | None = None  # 本级 | 汇总 when stated
     published: str | None = None  # ISO date when known
     title: str | None = None
+    family: str | None = None  # the template family its tables follow (data/families.yaml)
 
 
 @dataclass(slots=True)

@@ -147,7 +147,7 @@ def test_unknown_layout_is_an_unreadable_table_not_a_crash():
     ex = extract_text(text, source="broken.txt", sha256="0" * 64)
     table = ex.table("final.03")
     assert table.status == TableStatus.UNREADABLE
-    assert "column 7 printed, the template has 6" in table.notes[0] and "lines" in table.notes[0]
+    assert "headers naming no column of the template: 甲, 乙" in table.notes[0] and "lines" in table.notes[0]
 
 
 def test_codes_split_into_lei_kuan_xiang_columns_are_joined():

@@ -19,6 +19,7 @@ class RowIdentity:
     level: str | None = None
     code_printed: str | None = None
     row_key: str | None = None
+    side: str | None = None  # where a row printed in one side's block belongs to another (当年支出小计 in 支出用途)
 
 
 def _function_identities(rows: list[RawRow], year: int | None, notes: list[str]) -> list[RowIdentity]:
@@ -70,11 +71,16 @@ def _economic_identities(rows: list[RawRow], notes: list[str]) -> list[RowIdenti
     return out
 
 
-def _fixed_row_key(specs: tuple[RowSpec, ...], label_norm: str, cursor: int) -> tuple[str | None, int]:
+def _fixed_row(specs: tuple[RowSpec, ...], label_norm: str, cursor: int) -> tuple[RowSpec | None, int]:
     for k in range(cursor, len(specs)):
         if specs[k].matches(label_norm):
-            return specs[k].key, k + 1
+            return specs[k], k + 1
     return None, cursor
+
+
+def _fixed_row_key(specs: tuple[RowSpec, ...], label_norm: str, cursor: int) -> tuple[str | None, int]:
+    row, cursor = _fixed_row(specs, label_norm, cursor)
+    return (row.key if row else None), cursor
 
 
 def _two_sided_identities(spec: TableSpec, rows: list[RawRow]) -> list[RowIdentity]:
@@ -85,9 +91,9 @@ def _two_sided_identities(spec: TableSpec, rows: list[RawRow]) -> list[RowIdenti
         norm = normalise_label(row.label)
         ident = RowIdentity()
         if side is not None and norm:
-            key, cursors[side.name] = _fixed_row_key(side.rows, norm, cursors[side.name])
-            ident.row_key = key
-            if key is None and side.class_rows and (cls := codes.function_class_by_name(norm)):
+            fixed, cursors[side.name] = _fixed_row(side.rows, norm, cursors[side.name])
+            ident.row_key, ident.side = (fixed.key, fixed.side) if fixed else (None, None)
+            if fixed is None and side.class_rows and (cls := codes.function_class_by_name(norm)):
                 ident = RowIdentity(cls.code, "function", "类")
         out.append(ident)
     return out
@@ -164,7 +170,7 @@ def raw_to_items(
                     blank=not text,
                     unit="%" if is_percent(text) else unit,
                     decimals=decimals,
-                    side=row.side,
+                    side=ident.side or row.side,
                     row_key=ident.row_key,
                     code=ident.code,
                     code_scheme=ident.scheme,

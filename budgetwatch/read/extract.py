@@ -13,7 +13,7 @@ from budgetwatch.read import catalogue, legacy_office, metadata, narrative, ocr_
 from budgetwatch.read.canonical import raw_to_items
 from budgetwatch.read.layout_text import read_layout
 from budgetwatch.read.limits import Limits, check_size, check_zip
-from budgetwatch.read.locate import Span, locate_tables, table_sections
+from budgetwatch.read.locate import Span, locate, table_sections
 from budgetwatch.read.office_readers import read_docx, read_excel, read_html
 from budgetwatch.read.pdf_reader import read_pdf
 from budgetwatch.read.tabbed import looks_tabbed, read_tabbed
@@ -37,9 +37,10 @@ def decode_text(data: bytes, source: str) -> str:
 
 def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Table, list[LineItem]]:
     spec = span.spec
+    title = "".join(lines[span.title_line + k].strip() for k in range(span.title_lines))
     table = Table(
         table_id=spec.id,
-        title=lines[span.title_line].strip(),
+        title=title,
         status=TableStatus.PARSED,
         printed_number=span.printed_number,
         instance=span.instance,
@@ -69,7 +70,7 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
 
 def _header_mismatches(table_id: str, header_text: str) -> list[str]:
     spec = catalogue.table(table_id)
-    if spec.expected_header and spec.expected_header not in header_text:
+    if header_text and spec.expected_header and spec.expected_header not in header_text:
         return [f"header does not say {spec.expected_header}: {header_text[:80]}"]
     return []
 
@@ -122,18 +123,21 @@ def _mark_ocr(tables: list[Table], items: list[LineItem], ocr_cells: dict[int, t
             table.notes.append(f"read by OCR ({ocr_engine.ENGINE}) from a page image; lowest cell confidence {low:.2f}")
 
 
-def _missing_tables(kind: str | None, found: set[str], empty_section: str | None) -> list[Table]:
-    if kind is None:
-        return []
+def _expected_tables(kind: str | None, family_id: str | None, listed: list[str]) -> list[str]:
+    """The tables a document should print: those its contents list, then its family's."""
+    return list(dict.fromkeys([*listed, *(table_id for table_id, _ in catalogue.expected_tables(kind, family_id))]))
+
+
+def _missing_tables(expected: list[str], found: set[str], empty_section: str | None) -> list[Table]:
     note = (
         f"the table part '{empty_section}' holds no table text: the tables may be published as images"
         if empty_section
         else "not found in the document"
     )
     return [
-        Table(table_id=spec.id, title=spec.title, status=TableStatus.MISSING, notes=[note])
-        for spec in catalogue.tables_of_kind(kind)
-        if spec.id not in found
+        Table(table_id=table_id, title=catalogue.table(table_id).title, status=TableStatus.MISSING, notes=[note])
+        for table_id in expected
+        if table_id not in found
     ]
 
 
@@ -150,7 +154,8 @@ def extract_text(
     """Canonical extraction of one text layer (with the page of each line, for paged formats; with the recognised
     cells of lines read by OCR)."""
     lines = text.splitlines()
-    spans = locate_tables(lines)
+    located = locate(lines)
+    spans = located.spans
     department_lines = [s.department_line for s in spans if s.department_line]
     year = metadata.fiscal_year(text)
     kind = metadata.kind(text, [s.spec.kind for s in spans])
@@ -166,6 +171,7 @@ def extract_text(
         scope=metadata.scope(text, department_lines),
         published=metadata.published(lines),
         title=metadata.title(lines),
+        family=located.family,
     )
     tables: list[Table] = []
     items: list[LineItem] = []
@@ -180,7 +186,8 @@ def extract_text(
         _mark_ocr(tables, items, ocr_cells)
     sections = table_sections(lines)
     empty_section = sections[-1].text if sections and not spans else None
-    missing = _missing_tables(str(kind) if kind else None, {t.table_id for t in tables}, empty_section)
+    expected = _expected_tables(str(kind) if kind else None, located.family, located.listed)
+    missing = _missing_tables(expected, {t.table_id for t in tables}, empty_section)
     if image_pages:
         for table in missing:
             table.status = TableStatus.IMAGE_ONLY

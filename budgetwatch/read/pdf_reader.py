@@ -88,17 +88,6 @@ def _decode_cids(page, pdfium_page, known: dict[str, str]) -> None:
         char["text"] = known.get(char["text"], char["text"])
 
 
-def _page_blocks(page) -> list[tuple[float, list[str]]]:
-    tables = page.find_tables(table_settings=TABLE_SETTINGS)
-    boxes = [t.bbox for t in tables]
-    outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
-    blocks: list[tuple[float, list[str]]] = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
-    for table in tables:
-        blocks.append((table.bbox[1], _table_rows(table)))
-    blocks.sort(key=lambda b: b[0])
-    return blocks
-
-
 def _table_rows(table) -> list[str]:
     """Tab-separated rows of a ruled table. pdfplumber gives None where a merged cell covers a grid position: a cell
     reaching over the next columns' left edges is spread over them (an amount so marked COVERED), the rest blank."""
@@ -118,7 +107,78 @@ def _table_rows(table) -> list[str]:
     return out
 
 
+@dataclass(slots=True)
+class _Grid:
+    """A ruled table's rows and its columns' left edges, and where it stands on its page."""
+
+    rows: list[str]
+    lefts: list[float]
+    top: float
+    x_range: tuple[float, float]
+
+
+def _page_blocks(page, previous: _Grid | None) -> tuple[list[tuple[float, list[str]]], _Grid | None]:
+    """The page's text lines and tables in reading order, and its last table. A table at the top of a page that
+    goes on from the previous page's last table with fewer ruled columns has its cells put back in that table's
+    columns (a continuation page draws no rules where merged cells cover them)."""
+    tables = page.find_tables(table_settings=TABLE_SETTINGS)
+    boxes = [t.bbox for t in tables]
+    outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
+    lines = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
+    first_text = min((top for top, _ in lines), default=float("inf"))
+    grids = [_grid(table) for table in sorted(tables, key=lambda t: t.bbox[1])]
+    if grids and previous and grids[0].top < first_text and _continues(previous, grids[0]):
+        grids[0].rows = _in_columns(sorted(tables, key=lambda t: t.bbox[1])[0], previous.lefts)
+        grids[0].lefts = previous.lefts
+    blocks = lines + [(g.top, g.rows) for g in grids]
+    blocks.sort(key=lambda b: b[0])
+    # a table the page ends with (nothing but a page number below it) may go on on the next page
+    ends = grids and all(top <= grids[-1].top or len(text[0].strip()) <= 6 for top, text in lines)
+    return blocks, (grids[-1] if ends else None)
+
+
+def _grid(table) -> _Grid:
+    lefts = sorted({round(cell[0], 1) for cell in table.cells})
+    return _Grid(_table_rows(table), lefts, table.bbox[1], (table.bbox[0], table.bbox[2]))
+
+
+_EDGE = 3.0  # points: how far apart two printed rules may be and still be one column edge
+
+
+def _continues(previous: _Grid, grid: _Grid) -> bool:
+    # the same right edge, its columns among the previous table's (leading ones may go unruled), fewer of them
+    same_right = abs(previous.x_range[1] - grid.x_range[1]) <= _EDGE and grid.x_range[0] >= previous.x_range[0] - _EDGE
+    fewer = len(grid.lefts) < len(previous.lefts)
+    return same_right and fewer and all(any(abs(x - p) <= _EDGE for p in previous.lefts) for x in grid.lefts)
+
+
+def _in_columns(table, lefts: list[float]) -> list[str]:
+    """A table's rows with each cell at the column of `lefts` where its left edge stands."""
+    out = []
+    for row, texts in zip(table.rows, table.extract(), strict=True):
+        cells = [""] * len(lefts)
+        for box, text in zip(row.cells, texts, strict=True):
+            if box is None:
+                continue
+            k = min(range(len(lefts)), key=lambda n: abs(lefts[n] - box[0]))
+            cells[k] = _cell(text)
+        out.append("\t".join(cells))
+    return out
+
+
 RULED_PAGE_PATHS = 4  # a page drawing fewer line paths than this has no ruled table
+
+
+def _on_page(page):
+    """The page without what lies outside its box (text placed below the page edge is not printed, yet extractors
+    return it)."""
+    x0, top, x1, bottom = page.bbox
+    inside = (
+        x0 - 1 <= c["x0"] <= c["x1"] <= x1 + 1 and top - 1 <= c["top"] <= c["bottom"] <= bottom + 1 for c in page.chars
+    )
+    if all(inside):
+        return page
+    return page.within_bbox(page.bbox)
 
 
 def _open_pdfium(data: bytes, source: str):
@@ -170,11 +230,13 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000, max_ocr_pages: 
     image_pages: list[int] = []
     ocr_pages: list[int] = []
     ocr_cells: dict[int, tuple] = {}
+    previous: _Grid | None = None
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for number in range(1, count + 1):
                 pdfium_page = pdfium_doc[number - 1]
                 if not _ruled(pdfium_page):
+                    previous = None
                     block = _plain_lines(pdfium_page)
                     if _image_page(pdfium_page, "".join(block)):
                         read = _ocr_page(pdfium_page, len(lines), ocr_cells) if len(ocr_pages) < max_ocr_pages else None
@@ -186,10 +248,11 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000, max_ocr_pages: 
                     lines.extend(block)
                     pages.extend([number] * len(block))
                     continue
-                page = pdf.pages[number - 1]
+                page = _on_page(pdf.pages[number - 1])
                 if any(c["text"].startswith("(cid:") for c in page.chars):
                     _decode_cids(page, pdfium_page, cid_text)
-                for _, block in _page_blocks(page):
+                blocks, previous = _page_blocks(page, previous)
+                for _, block in blocks:
                     lines.extend(block)
                     pages.extend([number] * len(block))
                 page.flush_cache()

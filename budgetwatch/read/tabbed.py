@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import Counter
 
 from budgetwatch.amounts import is_amount
 from budgetwatch.labels import squeeze
 from budgetwatch.read.catalogue import ColumnSpec, TableSpec
+from budgetwatch.read.headers import assign_mixed, header_paths, header_word, is_stub, map_header
 from budgetwatch.read.locate import Span
 from budgetwatch.read.rawrows import (
     COVERED,
@@ -25,13 +25,6 @@ _NUMBERS = re.compile(r"^\d{1,2}(?:\s+\d{1,2})*$")
 _NUMBER_ROW_WORDS = {"栏次", "类", "款", "项", "行", "行次", ""}
 
 
-def ordered_columns(spec: TableSpec) -> list[tuple[str | None, ColumnSpec]]:
-    """Amount columns in printed (栏次) order, with their side for two-sided tables."""
-    if spec.sides:
-        return [(side.name, col) for side in spec.sides for col in side.columns]
-    return [(None, col) for col in spec.columns]
-
-
 def _is_number_row(cells: list[str]) -> bool:
     """The 栏次 row: column numbers 1, 2, 3 … (several may share a merged cell), beside 栏次/类/款/项 words only."""
     texts = [squeeze(c) for c in cells]
@@ -39,80 +32,6 @@ def _is_number_row(cells: list[str]) -> bool:
     if not numbers or not all(t in _NUMBER_ROW_WORDS or _NUMBERS.match(t) for t in texts):
         return False
     return numbers[0] >= 1 and all(b == a + 1 for a, b in itertools.pairwise(numbers))
-
-
-def _header_text(header_rows: list[list[str]], pos: int) -> str:
-    return "".join(squeeze(r[pos]) for r in header_rows if pos < len(r))
-
-
-def _position_columns(spec: TableSpec, header_rows: list[list[str]], number_row: list[str], notes: list[str]):
-    """Map each amount position of the number row to its column(s); merged header cells give several."""
-    ordered = ordered_columns(spec)
-    positions: dict[int, tuple[str | None, tuple[ColumnSpec, ...]]] = {}
-    for pos, cell in enumerate(number_row):
-        if not _NUMBERS.match(cell.strip()):
-            continue
-        numbers = [int(n) for n in cell.split()]
-        if max(numbers) > len(ordered):
-            raise LayoutError(
-                f"{spec.id} {spec.title}: column {max(numbers)} printed, the template has {len(ordered)} columns"
-            )
-        side = ordered[numbers[0] - 1][0]
-        cols = [ordered[n - 1][1] for n in numbers]
-        header = _header_text(header_rows, pos)
-        # a header cell naming several consecutive template columns means the source merged them
-        k = numbers[-1]
-        while k < len(ordered) and ordered[k][0] == side and any(lbl in header for lbl in ordered[k][1].labels):
-            if not any(lbl in header for lbl in cols[-1].labels):
-                break
-            cols.append(ordered[k][1])
-            k += 1
-        if len(cols) > len(numbers):
-            notes.append(
-                f"columns {'/'.join(c.label for c in cols)} share one cell in the source; "
-                "a value that cannot be placed keeps all their keys"
-            )
-        positions[pos] = (side, tuple(cols))
-    return positions
-
-
-def _data_positions(spec: TableSpec, body) -> dict[int, tuple[str | None, tuple[ColumnSpec, ...]]]:
-    """Where every template column prints a value in the data rows (budget templates print 0.00 rather than blank),
-    the amount positions are those columns, in template order."""
-    if spec.layout in ("groups", "two_sided"):
-        return {}
-    ordered = ordered_columns(spec)
-    found = sorted({k for _, cells in body for k, c in enumerate(cells) if c and "." in c and is_amount(c)})
-    if len(found) != len(ordered):
-        return {}
-    return {pos: (side, (col,)) for pos, (side, col) in zip(found, ordered, strict=True)}
-
-
-def _names(header: str, label: str) -> bool:
-    """The header cell says the label: exactly, as its ending, or with the label's characters all there (narrow
-    PDF cells give wrapped header text back with neighbouring characters mixed in)."""
-    if header == label or header.endswith(label):
-        return True
-    return len(label) >= 3 and not (Counter(label) - Counter(header)) and len(header) <= 2 * len(label)
-
-
-def _labelled_positions(spec: TableSpec, header_rows: list[list[str]]):
-    """Amount positions from header cells that name a template column, assigned in template order."""
-    ordered = ordered_columns(spec)
-    width = max((len(r) for r in header_rows), default=0)
-    positions: dict[int, tuple[str | None, tuple[ColumnSpec, ...]]] = {}
-    pointer = 0
-    for pos in range(width):
-        header = _header_text(header_rows, pos)
-        if not header:
-            continue
-        for k in [*range(pointer, len(ordered)), *range(0, pointer)]:
-            side, col = ordered[k]
-            if any(_names(header, squeeze(lbl)) for lbl in col.labels):
-                positions[pos] = (side, (col,))
-                pointer = k + 1 if spec.layout != "groups" else 0
-                break
-    return positions
 
 
 def _split(line: str) -> list[str]:
@@ -143,52 +62,118 @@ def _section_rows(
     return rows, covered
 
 
+_TOTAL_WORDS = ("合计", "总计")
+
+
+def _has_amount(cells: list[str]) -> bool:
+    return any(c and is_amount(c) for c in cells)
+
+
+def _split_header(rows: list[tuple[int, list[str]]]) -> tuple[int, int | None]:
+    """Where the body begins, and the 栏次 row if one is printed: the body is what follows the 栏次 row, else it
+    begins at the first row printing an amount, a code or a 合计 (an empty table prints only its 合计 row)."""
+    number_at = next((k for k, (_, cells) in enumerate(rows) if _is_number_row(cells)), None)
+    if number_at is not None:
+        return number_at + 1, number_at
+    for k, (_, cells) in enumerate(rows):
+        texts = [squeeze(c) for c in cells if c.strip()]
+        words = [w for w in texts[1:] if not is_amount(w) and w not in _STUB_LEAD]
+        if _has_amount(cells) or (texts and not words and (texts[0] in _TOTAL_WORDS or FUNCTION_CODE.match(texts[0]))):
+            return k, None
+    return len(rows), None
+
+
+def _sides(spec: TableSpec, header_rows: list[list[str]], width: int) -> list[tuple[str | None, int, int]]:
+    """The blocks of a two-sided table (side, first, end position), split where a label column begins; a one-sided
+    table is one block."""
+    if spec.layout != "two_sided":
+        return [(None, 0, width)]
+    labels = sorted({k for r in header_rows for k, c in enumerate(r) if header_word(c) in _SIDE_LABELS})
+    starts = [k for n, k in enumerate(labels) if n == 0 or k > labels[n - 1] + 1]
+    names = [s.name for s in spec.sides]
+    if len(starts) < 2 or len(starts) > len(names):
+        raise LayoutError(f"{spec.id} {spec.title}: {len(starts)} label columns, the template has {len(names)} sides")
+    return [(names[n], k, starts[n + 1] if n + 1 < len(starts) else width) for n, k in enumerate(starts)]
+
+
+_SIDE_LABELS = ("项目", "项目名称", "功能科目名称", "科目名称")
+
+
+def _amount_positions(spec: TableSpec, head: list[list[str]], body, number_row: list[str] | None):
+    """Each amount position's side and column(s), by what its header says; headers that name no column while
+    values stand under them are reported, never placed by position."""
+    width = max((len(c) for c in [*head, *(cells for _, cells in body)]), default=0)
+    valued = {k for _, cells in body for k, c in enumerate(cells) if c and is_amount(c)}
+    numbered = {k for k, c in enumerate(number_row or []) if _NUMBERS.match(c.strip())}
+    paths = header_paths(head, list(range(width)))
+    positions: dict[int, tuple[str | None, tuple[ColumnSpec, ...]]] = {}
+    unnamed: dict[int, str] = {}
+    for side, first, end in _sides(spec, head, width):
+        columns = spec.side(side).columns if side else spec.columns
+        left: dict[int, str] = {}
+        for pos in range(first, end):
+            path = paths[pos]
+            if not path or (is_stub(path[-1]) and pos not in valued | numbered):
+                continue
+            if found := map_header(columns, path):
+                positions[pos] = (side, found)
+            elif pos in valued | numbered and not is_stub(path[-1]):
+                left[pos] = path[-1]
+        used = {c.key for s, cols in positions.values() if s == side for c in cols}
+        mixed = assign_mixed([c for c in columns if c.key not in used], left)
+        positions.update({pos: (side, (col,)) for pos, col in mixed.items()})
+        unnamed.update({pos: "/".join(paths[pos]) for pos in left if pos not in mixed})
+    if unnamed or not positions:
+        found = " | ".join(dict.fromkeys(w for p in paths.values() for w in p))[:200] or "(none)"
+        what = (
+            f"headers naming no column of the template: {', '.join(unnamed.values())}"
+            if unnamed
+            else "no amount column"
+        )
+        raise LayoutError(f"{spec.id} {spec.title}: {what}; headers found: {found}")
+    return positions
+
+
 def read_tabbed(lines: list[str], span: Span) -> RawTable:
-    """Raw rows of a tab-separated table section."""
+    """Raw rows of a tab-separated table section: amount columns by their headers, rows by their labels and codes."""
     spec = span.spec
     table = RawTable()
     rows, covered = _section_rows(lines, span, table)
-    number_at = next((k for k, (_, cells) in enumerate(rows) if _is_number_row(cells)), None)
-    if number_at is not None:
-        header_rows = [cells for _, cells in rows[:number_at]]
-        positions = _position_columns(spec, header_rows, rows[number_at][1], table.notes)
-    else:
-        # no 栏次 row: amount columns are found by their header labels
-        number_at = next(
-            (k for k, (_, cells) in enumerate(rows) if any("." in c and is_amount(c) for c in cells)),
-            len(rows),
-        )
-        number_at -= 1
-        header_rows = [cells for _, cells in rows[: number_at + 1]]
-        positions = _data_positions(spec, rows[number_at + 1 :]) or _labelled_positions(spec, header_rows)
-    if not positions:
-        raise LayoutError(
-            f"{spec.id} {spec.title}: no amount column recognised in the header (lines {span.start + 1}-{span.end}): "
-            + " | ".join(c for r in header_rows for c in r if c)[:200]
-        )
-    table.header_text = "".join(squeeze(c) for r in header_rows for c in r)
+    body_at, number_at = _split_header(rows)
+    head = [cells for _, cells in rows[: number_at if number_at is not None else body_at]]
+    number_row = rows[number_at][1] if number_at is not None else None
+    body = rows[body_at:]
+    positions = _amount_positions(spec, head, body, number_row)
+    table.header_text = "".join(squeeze(c) for r in head for c in r)
     for _, cols in positions.values():
         for col in cols:
             table.column_headers[col.key] = col.header
+        if len(cols) > 1:
+            table.notes.append(
+                f"columns {'/'.join(c.label for c in cols)} share one cell in the source; "
+                "a value that cannot be placed keeps all their keys"
+            )
     # a table continued on the next page repeats its header (and 栏次 row): those rows are not data
-    seen_header = {tuple(squeeze(c) for c in r) for r in [*header_rows, rows[number_at][1]]}
-    body = [
-        (i, cells)
-        for i, cells in rows[number_at + 1 :]
-        if tuple(squeeze(c) for c in cells) not in seen_header and not _is_number_row(cells)
-    ]
+    seen_header = {tuple(squeeze(c) for c in r) for r in [*head, *([number_row] if number_row else [])]}
+    body = [(i, c) for i, c in body if tuple(squeeze(x) for x in c) not in seen_header and not _is_number_row(c)]
     if spec.layout == "two_sided":
-        table.rows = _two_sided_rows(body, header_rows, positions, covered)
+        table.rows = _two_sided_rows(spec, body, head, positions, covered)
     elif spec.layout == "groups":
-        table.rows = _group_rows(spec, body, header_rows, positions)
+        table.rows = _group_rows(spec, body, head, positions)
     else:
-        levels = _level_positions([*header_rows, rows[number_at][1]]) if spec.layout == "function" else {}
-        table.rows = _plain_rows(spec, body, positions, levels, covered)
+        levels = _level_positions([*head, *([number_row] if number_row else []), *(c for _, c in body[:1])])
+        table.rows = _plain_rows(spec, body, positions, levels if spec.layout in _CODED else {}, covered)
     header_merged = {tuple(c.key for c in cols) for _, cols in positions.values() if len(cols) > 1}
     for keys in sorted({c.columns for r in table.rows for c in r.cells if len(c.columns) > 1} - header_merged):
         names = "/".join(table.column_headers.get(k) or k for k in keys)
         table.notes.append(f"values printed in one cell over columns {names} keep the keys of all of them")
     return table
+
+
+_CODED = ("function", "economic")
+# words standing in a body row's label cells that are not its label: the 栏次 word, the 类/款/项 words printed on the
+# 合计 row's line (合计 shares its grid row with the code-level header)
+_STUB_LEAD = {"栏次", "类", "款", "项"}
 
 
 def _level_positions(header_rows: list[list[str]]) -> dict[str, int]:
@@ -213,7 +198,11 @@ class _SplitCodes:
         return {lv: cells[k].strip() for lv, k in self.levels.items() if k < len(cells) and cells[k].strip()}
 
     def code(self, cells: list[str]) -> str | None:
-        parts = self.fragments(cells)
+        # a 款 or 项 printed as one digit (2 for 02) is padded: the column says which level it is
+        parts = {
+            lv: v.zfill(2) if lv != "类" and v.isdigit() and len(v) == 1 else v
+            for lv, v in self.fragments(cells).items()
+        }
         shaped = {"类": 3, "款": 2, "项": 2}
         if not parts or not all(v.isdigit() and len(v) == shaped[lv] for lv, v in parts.items()):
             return None
@@ -268,7 +257,7 @@ def _plain_rows(
             row_cells = _cells(cells, positions, covered=covered.get(i, frozenset()))
             out.append(RawRow(label=name, cells=row_cells, line=i, code=joined))
             continue
-        lead = [c for c in cells[:first_amount] if c and c != "栏次"]
+        lead = [c for c in cells[:first_amount] if c and squeeze(c) not in _STUB_LEAD]
         code = next(
             (
                 c
@@ -285,74 +274,94 @@ def _plain_rows(
     return out
 
 
-def _two_sided_rows(body, header_rows, positions, covered: dict) -> list[RawRow]:
-    label_pos = sorted({k for r in header_rows for k, c in enumerate(r) if squeeze(c) == "项目"})
-    lineno_pos = sorted({k for r in header_rows for k, c in enumerate(r) if squeeze(c) in ("行", "行次")})
-    sides = sorted({side for side, _ in positions.values()}, key=lambda s: 0 if s == "income" else 1)
-    if len(label_pos) < len(sides):
-        label_pos = [0, *[min(p for p, (s, _) in positions.items() if s == side) - 2 for side in sides[1:]]]
+def _block_row(cells: list[str], block: tuple[str | None, int, int], positions, line_nos, covered) -> tuple:
+    side, first, end = block
+    label = cells[first].strip() if first < len(cells) else ""
+    line_no = next((cells[p].strip() for p in line_nos if first < p < end and p < len(cells)), "")
+    subset = {p for p, (s, _) in positions.items() if s == side and first <= p < end}
+    return side, label, line_no, _cells(cells, positions, subset, covered)
+
+
+def _two_sided_rows(spec: TableSpec, body, head, positions, covered: dict) -> list[RawRow]:
+    """Rows of each side block (收入 | 支出 [| 支出用途]); a label printed across into the next block, whose amounts
+    stand there, goes with those amounts (当年支出小计 over 功能分类 and 支出用途)."""
+    width = max((len(c) for c in [*head, *(cells for _, cells in body)]), default=0)
+    blocks = _sides(spec, head, width)
+    line_nos = sorted({k for r in head for k, c in enumerate(r) if header_word(c) in ("行", "行次")})
     out = []
     for i, cells in body:
-        for k, side in enumerate(sides):
-            lo = label_pos[k]
-            hi = label_pos[k + 1] if k + 1 < len(label_pos) else len(cells) + 1
-            label = cells[lo] if lo < len(cells) else ""
-            line_no_pos = next((p for p in lineno_pos if lo < p < hi), None)
-            line_no_text = cells[line_no_pos] if line_no_pos is not None and line_no_pos < len(cells) else ""
-            subset = {p for p, (s, _) in positions.items() if s == side}
-            row_cells = _cells(cells, positions, subset, covered.get(i, frozenset()))
-            if not label and not line_no_text and not any(c.raw for c in row_cells):
+        parts = [list(_block_row(cells, b, positions, line_nos, covered.get(i, frozenset()))) for b in blocks]
+        for k in range(len(parts) - 1):
+            here, after = parts[k], parts[k + 1]
+            if here[1] and not any(c.raw for c in here[3]) and not after[1] and any(c.raw for c in after[3]):
+                after[1], here[1] = here[1], ""
+        for side, label, line_no, row_cells in parts:
+            if not label and not line_no and not any(c.raw for c in row_cells):
                 continue
-            out.append(
-                RawRow(
-                    label=label,
-                    cells=row_cells,
-                    line=i,
-                    side=side,
-                    line_no=int(line_no_text) if line_no_text.isdigit() else None,
-                )
-            )
+            number = int(line_no) if line_no.isdigit() else None
+            out.append(RawRow(label=label, cells=row_cells, line=i, side=side, line_no=number))
+    return out
+
+
+_PERSONNEL_CLASSES = ("301", "303")
+
+
+def _group_fields(header_rows: list[list[str]], start: int, end: int) -> tuple[dict[str, int], int]:
+    """Within one group: the positions of separately printed 类 / 款 code columns, and of the name."""
+    levels: dict[str, int] = {}
+    for row in header_rows:
+        for k in range(start, min(end, len(row))):
+            if squeeze(row[k]) in ("类", "款") and squeeze(row[k]) not in levels:
+                levels[squeeze(row[k])] = k
+    named = [k for row in header_rows for k in range(start, min(end, len(row))) if "名称" in squeeze(row[k])]
+    return levels, (min(named) if named else (max(levels.values()) + 1 if levels else start + 1))
+
+
+def _footer_rows(spec: TableSpec, i: int, cells: list[str], positions, footers: set[str]) -> list[RawRow]:
+    amount_pos = sorted(positions)
+    out = []
+    for k, label in [(k, squeeze(c)) for k, c in enumerate(cells) if squeeze(c) in footers]:
+        pos = next((p for p in amount_pos if p > k and p < len(cells) and cells[p]), None)
+        col = positions[pos if pos is not None else amount_pos[0]][1][0]
+        out.append(
+            RawRow(label=label, cells=[RawCell((col.key,), cells[pos] if pos is not None else "", col.header)], line=i)
+        )
     return out
 
 
 def _group_rows(spec: TableSpec, body, header_rows, positions) -> list[RawRow]:
-    """Several (code, name, amount) groups side by side, as in the 基本支出明细 table."""
+    """Several (code, name, amount) groups side by side, as in the 基本支出明细 table; codes printed in separate 类 |
+    款 columns are joined, the 类 carried down to the 款 rows that leave it blank."""
     starts = sorted(
         {k for r in header_rows for k, c in enumerate(r) if "分类科目" in squeeze(c) or squeeze(c) == "科目编码"}
     )
     top = next((r for r in header_rows if any("经费" in squeeze(c) for c in r)), [])
     names = {k: ("personnel" if "人员" in squeeze(c) else "public") for k, c in enumerate(top) if "经费" in squeeze(c)}
-    amount_pos = sorted(positions)
     footers = {f.label for f in spec.footer_rows}
+    width = max((len(c) for _, c in body), default=0) + 1
+    bounds = [(s, starts[g + 1] if g + 1 < len(starts) else width) for g, s in enumerate(starts)]
+    fields = [_group_fields(header_rows, s, e) for s, e in bounds]
+    splits = [_SplitCodes(levels) if len(levels) == 2 else None for levels, _ in fields]
     per_group: list[list[RawRow]] = [[] for _ in starts]
     footer_rows: list[RawRow] = []
     for i, cells in body:
-        footer_cells = [(k, squeeze(c)) for k, c in enumerate(cells) if squeeze(c) in footers]
-        for k, label in footer_cells:
-            pos = next((p for p in amount_pos if p > k and p < len(cells) and cells[p]), None)
-            col = positions[pos if pos is not None else amount_pos[0]][1][0]
-            raw = cells[pos] if pos is not None else ""
-            footer_rows.append(RawRow(label=label, cells=[RawCell((col.key,), raw, col.header)], line=i))
-        if footer_cells:
+        if found := _footer_rows(spec, i, cells, positions, footers):
+            footer_rows.extend(found)
             continue
-        for g, start in enumerate(starts):
-            end = starts[g + 1] if g + 1 < len(starts) else len(cells) + 1
-            pos = next((p for p in amount_pos if start < p < end), None)
-            code = cells[start] if start < len(cells) else ""
-            name = cells[start + 1] if start + 1 < len(cells) else ""
+        for g, (start, end) in enumerate(bounds):
+            name_at = fields[g][1]
+            code = splits[g].code(cells) if splits[g] else (cells[start] if start < len(cells) else "")
+            name = cells[name_at] if name_at < len(cells) else ""
             if not code and not name:
                 continue
+            pos = next((p for p in sorted(positions) if name_at < p < end), None)
             raw = cells[pos] if pos is not None and pos < len(cells) else ""
             group = next((names[k] for k in sorted(names, reverse=True) if k <= start), None)
+            if group is None and code:
+                group = "personnel" if code[:3] in _PERSONNEL_CLASSES else "public"
             col = positions[pos][1][0] if pos is not None else spec.columns[0]
             per_group[g].append(
-                RawRow(
-                    label=name,
-                    cells=[RawCell((col.key,), raw, col.header)],
-                    line=i,
-                    code=code or None,
-                    group=group,
-                )
+                RawRow(label=name, cells=[RawCell((col.key,), raw, col.header)], line=i, code=code or None, group=group)
             )
     # reading order: each group top to bottom, as printed, then the footer
     return [row for rows in per_group for row in rows] + footer_rows
@@ -364,4 +373,4 @@ def looks_tabbed(lines: list[str], span: Span) -> bool:
     return sum("\t" in line for line in body) >= max(2, len(body) // 3)
 
 
-__all__ = ["is_amount", "looks_tabbed", "ordered_columns", "read_tabbed"]
+__all__ = ["is_amount", "looks_tabbed", "read_tabbed"]

@@ -44,16 +44,16 @@ def title_of(report: DocumentReport) -> str:
 
 # ----------------------------------------------------------------------------------------------- completeness
 def checklist_rows(ex: Extraction) -> list[tuple[str, str, Table | None]]:
-    """(table id, standard title, the document's table or None) for every standard table of the document's kind."""
+    """(table id, title, the document's table or None) for every table the document's family prints, then the
+    document's other tables."""
     kind = str(ex.document.kind) if ex.document.kind else None
-    specs = catalogue.tables_of_kind(kind) if kind else ()
     rows: list[tuple[str, str, Table | None]] = []
     listed = set()
-    for spec in specs:
-        found = [t for t in ex.tables if t.table_id == spec.id]
+    for table_id, title in catalogue.expected_tables(kind, ex.document.family):
+        found = [t for t in ex.tables if t.table_id == table_id]
         for t in found or [None]:
-            rows.append((spec.id, spec.title, t))
-        listed.add(spec.id)
+            rows.append((table_id, title, t))
+        listed.add(table_id)
     rows.extend((t.table_id, t.title, t) for t in ex.tables if t.table_id not in listed)
     return rows
 
