@@ -82,6 +82,7 @@ class Table:
     lines: tuple[int, int] | None = None  # first and last line of the table in a text layer
     notes: list[str] = field(default_factory=list)
     statement: str | None = None  # 本部门…无… sentence when present
+    family: str | None = None  # the template family whose header map it was read with
 
 
 @dataclass(slots=True)
@@ -218,6 +219,7 @@ TABLE_SCHEMA: dict[str, pl.DataType] = {
     "first_line": pl.Int32(),
     "last_line": pl.Int32(),
     "notes": pl.List(pl.String()),
+    "family": pl.String(),
 }
 
 FACT_SCHEMA: dict[str, pl.DataType] = {
@@ -273,6 +275,7 @@ def tables_frame(extraction: Extraction) -> pl.DataFrame:
             "first_line": t.lines[0] if t.lines else None,
             "last_line": t.lines[1] if t.lines else None,
             "notes": t.notes,
+            "family": t.family,
         }
         for t in extraction.tables
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cache, reduce
 
 import numpy as np
 import polars as pl
@@ -20,6 +20,7 @@ import polars as pl
 from budgetwatch.check import kernels
 from budgetwatch.check.identity_plan import KIND_COLUMNS, TOTAL, Plan, compile_plan, kind_columns, total_row
 from budgetwatch.check.rules import Rule
+from budgetwatch.read import catalogue
 
 COMPARISON_COLUMNS: dict[str, pl.DataType] = {
     "sha256": pl.String(),
@@ -197,6 +198,7 @@ class Documents:
     status: Callable[[str, Sequence[str]], np.ndarray]  # (table, statuses) → bool per document
     condition: dict[str, np.ndarray]
     unplaced: pl.DataFrame  # (doc, table_id, instance, column): a merged source column, sums down it are unsure
+    family: np.ndarray  # each document's template family (object array; None where no table names one)
 
 
 def row_totals(c: Cells, table: str, side: str | None, keys: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +240,11 @@ def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, np.ndarray])
         .explode("column")
         .unique()
     )
-    return Documents(status=status, condition=conditions, unplaced=unplaced)
+    family = np.full(c.names.len(), None, dtype=object)
+    if "family" in tables.columns:
+        named = tables.filter(pl.col("family").is_not_null()).unique("sha256", keep="first").join(numbered, on="sha256")
+        family[named.get_column("doc").to_numpy()] = named.get_column("family").to_numpy()
+    return Documents(status=status, condition=conditions, unplaced=unplaced, family=family)
 
 
 def _blocked(k: _KindSumPlan, docs: Documents, nd: int) -> np.ndarray:
@@ -305,8 +311,29 @@ def _kind_sum_plan(plan: Plan, rules: Sequence[Rule], n_kinds: int) -> _KindSumP
         ref_slot=np.array(ref_slot, np.int64),
         ref_tables=ref_tables,
         check_of=np.searchsorted(plan.check_ids, wanted.get_column("check_id").to_numpy()),
-        summing=np.isin(relation, EACH_CHECKED),
+        summing=_part_rows_needed(wanted, rules),
     )
+
+
+def _part_rows_needed(wanted: pl.DataFrame, rules: Sequence[Rule]) -> np.ndarray:
+    """Per comparison: 0 when it is not a sum; else how many part rows must be there for it to apply: each fixed row a
+    rows_sum names (a sum whose named rows the table does not print cannot be judged), at least one otherwise."""
+    needed = np.zeros(wanted.height, np.int64)
+    for j, (check_id, relation) in enumerate(wanted.select("check_id", "relation").iter_rows()):
+        if relation in EACH_CHECKED:
+            parts = _rule(rules, check_id).parts if relation == "rows_sum" else None
+            named = [p for p in parts if not p.lstrip("-").isdigit()] if isinstance(parts, tuple) else []
+            needed[j] = max(len(named), 1)
+    return needed
+
+
+@cache
+def _family_prints(family_id: str, table: str, side: str | None, columns: tuple[str, ...]) -> bool:
+    """Whether a family's header map has every column a row rule adds up: a rule written for columns another family
+    prints does not apply to tables of this one."""
+    spec = catalogue.effective_spec(table, family_id)
+    printed = spec.side(side).columns if side else spec.all_columns()
+    return set(columns) <= {c.key for c in printed}
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +469,9 @@ def row_sums(
     for j, r in enumerate(p.rules):
         if r.condition:
             allowed[:, j] = docs.condition[r.condition]
+        wanted = (r.total, *(part.lstrip("-") for part in r.parts))  # type: ignore[union-attr]
+        for fam in {f for f in docs.family if f is not None and not _family_prints(f, r.table, r.side, wanted)}:
+            allowed[docs.family == fam, j] = False
         if r.table in merged_tables:
             blocked += [(d * n_tables + t) * local.size + j for d, t in _merged_rows(docs, r, p.codes)]
     arrays = (c.doc, c.kind, c.value, c.present, c.row_order)

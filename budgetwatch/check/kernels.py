@@ -168,7 +168,7 @@ def _judge_document(  # noqa: PLR0917
         if rows == 0:
             continue
         applies = printed > 0 and allowed[d, c]
-        if summing[c] and (counts[c, 0] == 0 or counts[c, 2] == 0):
+        if summing[c] and (counts[c, 0] == 0 or counts[c, 2] < summing[c]):
             applies = False
         for r in range(ref_ptr[c], ref_ptr[c + 1]):
             if not ((ref_slot[r] >= 0 and found[ref_slot[r]] > 0) or ref_empty[d, r]):
@@ -216,12 +216,13 @@ def kind_sums(  # noqa: PLR0917
     """Per (document, comparison): Σ checked values and Σ signed part values, and whether the comparison applies.
 
     The items of document d are bounds[d]:bounds[d + 1]; one document's sums stay in cache. A comparison applies where
-    some value of it is printed and `allowed[d, c]`; a sum (`summing`) needs a checked cell and a part; an equal rule
-    needs each of its references (ref_ptr[c]:ref_ptr[c + 1]) to have a row there (its `slot`, numbered by the members'
-    `slot`) or its table declared empty (`ref_empty[d, r]`). Returns the entries that apply (all of them with `every`,
-    else those that fail or whose checked cell is printed twice) as doc, comp, actual, difference, printed values and
-    whether the checked cell is blank, and whether each fails; how many apply; which rules ran in which document; and
-    the items of the failing entries (numbered among the failing ones), with their role, sign and CellRef (`ref`).
+    some value of it is printed and `allowed[d, c]`; a sum needs a checked cell and `summing[c]` part rows; an equal
+    rule needs each of its references (ref_ptr[c]:ref_ptr[c + 1]) to have a row there (its `slot`, numbered by the
+    members' `slot`) or its table declared empty (`ref_empty[d, r]`). Returns the entries that apply (all of them with
+    `every`, else those that fail or whose checked cell is printed twice) as doc, comp, actual, difference, printed
+    values and whether the checked cell is blank, and whether each fails; how many apply; which rules ran in which
+    document; and the items of the failing entries (numbered among the failing ones), with their role, sign and
+    CellRef (`ref`).
     """
     n_docs, n_comps = bounds.size - 1, allowed.shape[1]
     actual, expected = np.zeros(n_comps, np.int64), np.zeros(n_comps, np.int64)

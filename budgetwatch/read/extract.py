@@ -48,6 +48,7 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
         unit_line=span.unit_line,
         unit=span.unit,
         lines=(span.start + 1, span.end),
+        family=span.family,
     )
     try:
         # the performance-target tables are forms, not grids: their token reader works whatever separates the cells

@@ -290,7 +290,12 @@ def _chosen(matches: tuple[TitleMatch, ...], fam: str | None) -> str:
     return next((m.table_id for m in matches if m.family_id == fam), matches[0].table_id)
 
 
+_NOTE = re.compile(r"^(?:注|说明|备注|本部门|本单位|[（(]?无|填报|单位|\d{1,3}$|[─—\-]\s*\d+\s*[─—\-]$)")
+
+
 def _close_spans(lines: list[str], spans: list[Span]) -> None:
+    """Each table ends where the next begins, at a part heading, or (a grid read as tab-separated rows) where prose
+    resumes after its last row and the notes under it."""
     for k, span in enumerate(spans):
         limit = spans[k + 1].start if k + 1 < len(spans) else len(lines)
         span.end = limit
@@ -298,6 +303,24 @@ def _close_spans(lines: list[str], spans: list[Span]) -> None:
             if _PART_HEADING.match(lines[j].strip()):
                 span.end = j
                 break
+        span.end = _after_grid(lines, span.title_line + span.title_lines, span.end)
+
+
+def _after_grid(lines: list[str], start: int, end: int) -> int:
+    """Where prose resumes after a tab-separated grid: past its last row, its notes (注：…, 本部门…无…) and their
+    wrapped lines; `end` when the section holds no grid."""
+    last = max((j for j in range(start, end) if "\t" in lines[j]), default=None)
+    if last is None:
+        return end
+    j = last + 1
+    in_note = False
+    while j < end:
+        text = lines[j].strip()
+        if text and not _NOTE.match(text) and not (in_note and not _CONTENTS_NUMBER.match(text)):
+            return j
+        in_note = in_note or bool(text and _NOTE.match(text))
+        j += 1
+    return end
 
 
 def table_sections(lines: list[str]) -> list[TableSection]:
