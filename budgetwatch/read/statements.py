@@ -15,6 +15,12 @@ PART = re.compile(r"^第[一二三四五六七八九十\d]+部分")
 _NUMBERED = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d))")
 # a table's own lines: its number (公开表一, （表1）, 公开01表) or the unit of its amounts
 _TABLE_MARK = re.compile(r"公开表[一二三四五六七八九十\d]|[(（](?:公开)?\d+表[)）]|[(（]表\d|单位[:：](?:万元|元|千元)")
+_TABLE_NUMBER_ALONE = re.compile(
+    r"^(?:公开\d+表|表[一二三四五六七八九十\d]+(?:-\d+)?|公开表[一二三四五六七八九十\d]+)$"
+)
+# words of a table's title, never of a report's (上海市普陀区财政局年度部门决算表 is a cover)
+_TABLE_WORDS = re.compile(r"总表|收支|收入|支出|经费|采购|拨款|明细|分类|绩效")
+_BREADCRUMB = re.compile(r"[>›»→]|首页|当前位置|您的位置")
 _SENTENCE = re.compile(r"[。；;！？]|，.*，")
 # labels that name the organisation a cover or a table is of; 单位： alone is the unit of amounts, never a name
 _LABEL = re.compile(
@@ -91,6 +97,9 @@ def _ends_cover(line: Line) -> bool:
         or len(flat) > 50
         or _SENTENCE.search(flat)
         or _TABLE_MARK.search(flat)
+        or _TABLE_NUMBER_ALONE.match(flat)
+        or _BREADCRUMB.search(flat)
+        or ((title := table_title(line)) is not None and _TABLE_WORDS.search(title) is not None)
     )
 
 
