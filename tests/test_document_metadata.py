@@ -50,12 +50,24 @@ def test_final_account_metadata_says_where_each_value_was_read(huangpi):
     assert len(d.sha256) == 64
 
 
-def test_a_department_no_statement_gives_is_recorded_as_a_guess(caidian, hongshan):
-    # caidian prints no cover and no table: its department is only named in the text
+def test_a_department_stated_only_in_the_text_is_read_there(caidian, hongshan):
+    # caidian prints no cover and no table: 2024年武汉市蔡甸区医疗保障局预算数… says whose budget it is
     assert caidian.document.department == "武汉市蔡甸区医疗保障局"
-    assert caidian.document.provenance["department"].startswith("guess")
+    assert caidian.document.provenance["department"].startswith("text")
     assert caidian.document.provenance["fiscal_year"].startswith("part heading")
-    assert not hongshan.document.provenance["department"].startswith("guess")
+    assert hongshan.document.provenance["department"].startswith("table header")
+
+
+def test_a_department_no_statement_gives_is_recorded_as_a_guess():
+    lines = [
+        "一、主要职能",
+        "洪山区医疗保障局负责本区医疗保障工作。",
+        "二、机构设置",
+        "武汉市洪山区医疗保障局内设3个科室。",
+    ]
+    about = describe(lines)
+    assert about.department == "武汉市洪山区医疗保障局"
+    assert about.provenance["department"].startswith("guess")
 
 
 def test_a_template_placeholder_is_no_department():
@@ -136,6 +148,14 @@ VARIANTS = {
     "year in Chinese numerals": (
         ["上海市普陀区卫生健康委员会", "二〇二四年度部门决算"],
         (2024, "上海市普陀区卫生健康委员会", Kind.FINAL_ACCOUNT, "部门"),
+    ),
+    "附件 and a page header above the cover": (
+        ["附件2", "第1页共20页", "上海市普陀区司法局", "2024年度部门决算"],
+        (2024, "上海市普陀区司法局", Kind.FINAL_ACCOUNT, "部门"),
+    ),
+    "cover without contents, opened by an unnumbered section": (
+        ["上海市普陀区司法局2024年部门预算", "部门概况"],
+        (2024, "上海市普陀区司法局", Kind.BUDGET, "部门"),
     ),
     "full-width digits": (
         ["上海市普陀区民政局", "２０２５年部门预算"],

@@ -28,7 +28,8 @@ _SAID_YEAR = re.compile(r"(20\d\d)年度?(?:部门|单位)?(?:预算|决算)")
 _DEPARTMENT_LINE = re.compile(
     r"^(?:部门|单位名称|部门[/／]单位|部门（单位）|编制部门|编制单位|部门名称)[:：](.+?)(?:(?:金额)?单位[:：].*)?$"
 )
-_DEPARTMENT_LABELS = ("部门", "部门名称", "编制部门", "主管部门", "预算主管部门", "部门(单位)", "部门/单位")
+_DEPARTMENT_LABELS = ("部门", "部门名称", "编制部门", "主管部门", "预算主管部门", "公开部门", "部门(单位)", "部门/单位")
+_SAID_OF = re.compile(r"20\d\d年度?([\u4e00-\u9fff（）()]{4,30}?)(?:部门|单位)?(?:预算|决算)")
 _HEADING_NAME = re.compile(r"(?:概况|主要职能|主要职责|职能职责|机构设置)$")
 
 
@@ -186,6 +187,7 @@ def _department(ev: _Evidence, text: str) -> tuple[str | None, str | None]:
             ("part heading", [(_name_at(printed, t), x.number) for x, printed, t in ev.parts]),
             ("table header", _label_names(_table_labels(ev), None)),
             ("heading", [(_name_at(x.printed, x.flat), x.number) for x in headings]),
+            ("text", _said_of(ev)),
         ]
     )
     if chosen:
@@ -195,6 +197,17 @@ def _department(ev: _Evidence, text: str) -> tuple[str | None, str | None]:
         return None, placeholder
     guess = most_named(text)
     return (guess, "guess: the organisation the text names most often") if guess else (None, None)
+
+
+def _said_of(ev: _Evidence) -> list[tuple[str, int]]:
+    """Organisations the text says a year's 预算/决算 is of (2024年武汉市蔡甸区医疗保障局预算数…)."""
+    out = []
+    for x in ev.lines:
+        for m in _SAID_OF.finditer(x.flat):
+            where, _ = rt.clean_name(x.flat, m.start(1), m.end(1))
+            if where is not None:
+                out.append((x.printed[where], x.number))
+    return out
 
 
 def _long_form(name: str, ev: _Evidence) -> str:
@@ -210,8 +223,8 @@ def _long_form(name: str, ev: _Evidence) -> str:
 
 def most_named(text: str) -> str | None:
     """The organisation named most often, in its longest form (a guess, for documents that state no department)."""
-    flat = squeeze(text)
-    counts = Counter(_trim_name(m.group(1)) for m in _ORG.finditer(flat))
+    printed = squeeze(text)
+    counts = Counter(_trim_name(printed[m.start(1) : m.end(1)]) for m in _ORG.finditer(comparable(printed)))
     if not counts:
         return None
     # a longer name (武汉市洪山区医疗保障局) absorbs the mentions of its short form (洪山区医疗保障局)
@@ -224,7 +237,7 @@ def most_named(text: str) -> str | None:
 
 def _trim_name(name: str) -> str:
     """Cut words that the pattern swallowed before the name (其中武汉市… → 武汉市…)."""
-    m = re.search(r"[一-鿿]{2}市[一-鿿]{2,4}区", name)
+    m = re.search(r"[\u4e00-\u9fff]{2}市[\u4e00-\u9fff]{2,4}区", comparable(name))
     return name[m.start() :] if m else name.lstrip(_NOT_A_NAME_START)
 
 

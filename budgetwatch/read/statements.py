@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from budgetwatch.labels import squeeze
 from budgetwatch.read.script import comparable
 
-_PAGE_NUMBER = re.compile(r"^[-—─–_\s]*(?:第)?\d{1,3}(?:页)?[-—─–_\s]*$")
+_PAGE_NUMBER = re.compile(r"^[-—─–_\s]*(?:第)?\d{1,3}(?:页)?(?:共\d{1,3}页)?[-—─–_\s]*$")
+# what stands above a cover without being part of it: 附件2, 附件：, 公开版
+_ABOVE_COVER = re.compile(r"^(?:附件[\d一二三四五六七八九十]*[:：]?|[(（]?公开版[)）]?)$")
+# an unnumbered section heading opens the text
+_SECTION_ALONE = re.compile(r"^(?:部门|单位)?(?:概况|基本情况|主要职能|主要职责|职能职责|机构设置)$")
 _CONTENTS = re.compile(r"^目录")
 PART = re.compile(r"^第[一二三四五六七八九十\d]+部分")
 _NUMBERED = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d+[、.．](?!\d))")
@@ -24,7 +28,8 @@ _BREADCRUMB = re.compile(r"[>›»→]|首页|当前位置|您的位置")
 _SENTENCE = re.compile(r"[。；;！？]|，.*，")
 # labels that name the organisation a cover or a table is of; 单位： alone is the unit of amounts, never a name
 _LABEL = re.compile(
-    r"(预算主管部门|主管部门|预算单位|部门名称|单位名称|编制部门|编制单位|部门[(（]单位[)）]|部门/单位|部门)[:：]"
+    r"(预算主管部门|主管部门|主管单位|预算单位|部门名称|单位名称|编制部门|编制单位|填报单位|报送单位|公开单位|公开部门|"
+    r"部门[(（]单位[)）]|部门/单位|部门)[:：]"
 )
 _LABEL_END = re.compile(r"(?:金额)?单位[:：]")
 _DATE = re.compile(
@@ -99,6 +104,7 @@ def _ends_cover(line: Line) -> bool:
         or _TABLE_MARK.search(flat)
         or _TABLE_NUMBER_ALONE.match(flat)
         or _BREADCRUMB.search(flat)
+        or _SECTION_ALONE.match(flat)
         or ((title := table_title(line)) is not None and _TABLE_WORDS.search(title) is not None)
     )
 
@@ -108,7 +114,7 @@ def cover(lines: list[Line]) -> list[Line]:
     heading, page numbers left out (at most a few lines; none when the document opens with its text)."""
     out: list[Line] = []
     for line in lines:
-        if not line.flat or _PAGE_NUMBER.match(line.flat):
+        if not line.flat or _PAGE_NUMBER.match(line.flat) or (not out and _ABOVE_COVER.match(line.flat)):
             continue
         if _ends_cover(line) or len(out) == _COVER_LINES:
             break
