@@ -17,6 +17,7 @@ from budgetwatch.check.batch import check_paths
 from budgetwatch.publish.outputs import run_json, run_text
 from budgetwatch.read.disclosure import not_disclosure
 from budgetwatch.read.extract import extract_bytes, extract_path
+from budgetwatch.report.site import write_report
 
 from .conftest import ROOT, SAMPLES
 
@@ -100,6 +101,11 @@ def test_a_file_that_is_no_report_is_not_checked_and_says_why(tmp_path):
     assert entry["not_disclosure"].startswith("not a disclosure report") and entry["tables"] == []
     text = run_text(run)
     assert "not a disclosure report" in text and "1 not disclosure reports" in text
+    write_report(run, tmp_path / "report")
+    [page] = (tmp_path / "report").glob("checklist-*.html")
+    html = page.read_text(encoding="utf-8")
+    assert "不是预决算公开报告" in html and "budget.01" not in html  # no checklist of missing tables
+    assert "not a disclosure report" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", ["huangpi-2024-final.txt", "hongshan-2024-budget.txt"])
