@@ -55,7 +55,6 @@ class _Evidence:
     """The places a document states things, prepared once."""
 
     lines: list[st.Line]
-    raw: list[str]
     cover: list[st.Line]
     cover_title: str  # comparable form, lines joined
     cover_printed: str
@@ -87,7 +86,6 @@ def _evidence(lines: list[str], table_titles: Iterable[str]) -> _Evidence:
     in_title = [x for x in cover if x.number not in named and not st.date_of(x) and not st.year_alone(x)]
     return _Evidence(
         lines=prepared,
-        raw=lines,
         cover=cover,
         cover_title="".join(x.flat for x in in_title),
         cover_printed="".join(x.printed for x in in_title),

@@ -129,6 +129,8 @@ def labelled(raw: str) -> tuple[str, str, str] | None:
     """The label of a line that names an organisation after one (部门：…), and the value as printed and in comparable
     form; the value ends with its cell (a tab, a run of spaces) or at the 单位： of the amounts, and may stand in the
     next cell (部门：<tab>江苏省…)."""
+    if ":" not in raw and "：" not in raw:
+        return None
     cells = [squeeze(c) for c in _CELL_GAP.split(raw)]
     for k, cell in enumerate(cells):
         flat = comparable(cell)
