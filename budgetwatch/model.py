@@ -62,10 +62,18 @@ class Document:
     district: str | None = None
     fiscal_year: int | None = None
     kind: Kind | None = None
-    scope: str | None = None  # 本级 | 汇总 when stated
-    published: str | None = None  # ISO date when known
+    scope: str | None = (
+        None  # 部门 (a department's report, 汇总) | 单位 (a unit's: 单位预算, 预算单位…, 本级) when stated
+    )
+    published: str | None = None  # ISO date when printed
     title: str | None = None
     family: str | None = None  # the template family its tables follow (data/families.yaml)
+    provenance: dict[str, str] = field(default_factory=dict)  # where each value above was read, or "guess: …"
+    not_disclosure: str | None = None  # why the file is not a disclosure report; None when it is one
+
+    @property
+    def is_disclosure(self) -> bool:
+        return self.not_disclosure is None
 
 
 @dataclass(slots=True)
@@ -290,5 +298,5 @@ def facts_frame(extraction: Extraction) -> pl.DataFrame:
 
 def document_frame(extraction: Extraction) -> pl.DataFrame:
     d = extraction.document
-    row = {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(d).items()}
+    row = {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(d).items() if k in DOCUMENT_SCHEMA}
     return pl.DataFrame([row], schema=DOCUMENT_SCHEMA)

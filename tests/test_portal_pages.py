@@ -163,19 +163,31 @@ def test_reports_are_classified_from_title_and_page(title, department, expected)
 
 
 @pytest.mark.parametrize(
-    ("title", "department", "reason"),
+    ("title", "department", "reason", "category"),
     [
-        ("关于开展医保政策宣传月活动的通知", None, "not a budget or final account"),
-        ("示例区2025年区级财政预算执行情况", None, "a government budget"),
-        ("区教育局2024年部门预算公开", None, "department 区教育局 is not followed"),
-        ("2024年部门预算", "区教育局", "department 区教育局 is not followed"),
-        ("2024年部门预算", None, "the department is not named"),
+        ("关于开展医保政策宣传月活动的通知", None, "not a budget or final account", "not_a_report"),
+        ("示例区2025年区级财政预算执行情况", None, "a government budget", "government"),
+        ("区教育局2024年部门预算公开", None, "department 区教育局 is not followed", "other_department"),
+        ("2024年部门预算", "区教育局", "department 区教育局 is not followed", "other_department"),
+        ("2024年部门预算", None, "the department is not named", "department_not_named"),
     ],
 )
-def test_unrelated_items_are_skipped_with_the_reason(title, department, reason):
-    found = classify(title, department=department)
+def test_unrelated_items_are_skipped_with_the_reason(title, department, reason, category):
+    found = classify(title, department=department, followed=["医疗保障局"])
     assert found.skip_reason is not None
     assert found.skip_reason.startswith(reason)
+    assert found.skip_category == category
+
+
+@pytest.mark.parametrize(
+    ("title", "department"),
+    [("区教育局2024年部门预算公开", None), ("2024年部门预算", "区教育局"), ("2024年部门预算", None)],
+)
+def test_every_department_is_followed_unless_restricted(title, department):
+    found = classify(title, department=department)
+    assert found.wanted and found.kind == Kind.BUDGET
+    assert found.department == department_of(title, department)
+    assert classify("示例区2025年区级财政预算执行情况").skip_category == "government"  # still not a department's
 
 
 def test_any_department_can_be_followed_by_configuration():

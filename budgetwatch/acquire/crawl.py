@@ -10,7 +10,7 @@ from pathlib import Path
 
 from budgetwatch import formats
 from budgetwatch.acquire.archive import Archive, Description
-from budgetwatch.acquire.classify import Classification, classify
+from budgetwatch.acquire.classify import Classification, classify, every_department
 from budgetwatch.acquire.fetch import Fetcher, FetchError, Guard, Refused, Response, decode_html
 from budgetwatch.acquire.portal_pages import (
     Article,
@@ -65,10 +65,24 @@ class SourceResult:
     requests: int = 0
     not_modified: int = 0
     document_bytes: int = 0  # bytes of documents downloaded (304s and pages not counted)
+    restricted_to: tuple[str, ...] = ()  # the departments the crawl follows; empty: every department
+    followed: dict[str | None, int] = field(default_factory=dict)  # items followed per department (None: not named)
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    def departments_json(self) -> dict:
+        """Which departments' items were followed, and which were skipped for being another department."""
+        other: dict[str | None, int] = {}
+        for item in self.skipped:
+            if item.get("category") == "other_department":
+                other[item.get("department")] = other.get(item.get("department"), 0) + 1
+        return {
+            "restricted_to": list(self.restricted_to) or None,
+            "followed": [{"department": d, "items": n} for d, n in self.followed.items()],
+            "skipped_other": [{"department": d, "items": n} for d, n in other.items()],
+        }
 
     def to_json(self) -> dict:
         return {
@@ -79,6 +93,7 @@ class SourceResult:
             "skipped": self.skipped,
             "refused": self.refused,
             "failures": self.failures,
+            "departments": self.departments_json(),
             "stats": {
                 "requests": self.requests,
                 "not_modified": self.not_modified,
@@ -113,7 +128,12 @@ class _SourceCrawl:
         self.fetcher = fetcher
         self.force = force
         self.guard = Guard(source.allowed_hosts, allow_loopback=allow_local and source.local_test)
-        self.result = SourceResult(source_id=source.id, name=source.name, steward=source.steward)
+        self.result = SourceResult(
+            source_id=source.id,
+            name=source.name,
+            steward=source.steward,
+            restricted_to=() if every_department(source.departments) else tuple(source.departments),
+        )
         self._seen_documents: set[str] = set()
 
     def _fail(self, url: str, error: str) -> None:
@@ -218,30 +238,43 @@ class _SourceCrawl:
                 self._fail(getattr(exc, "url", item.url), _reason(exc))
 
     # items ----------------------------------------------------------------------------------------------------------
-    def _skip(self, link: Link, title: str | None, reason: str) -> None:
-        self.result.skipped.append({"url": link.url, "title": title or link.text, "reason": reason})
+    def _skip(self, link: Link, title: str | None, found: Classification) -> None:
+        self.result.skipped.append(
+            {
+                "url": link.url,
+                "title": title or link.text,
+                "reason": found.skip_reason or "",
+                "category": found.skip_category,
+                "department": found.department,
+            }
+        )
+
+    def _follow(self, found: Classification) -> None:
+        self.result.followed[found.department] = self.result.followed.get(found.department, 0) + 1
 
     def crawl_item(self, item: Link) -> None:
         followed = self.source.departments
         first_look = classify(item.text, followed=followed)
         cut = item.text.endswith(("…", "..."))  # a list title cut short may have lost the words that matter
         if first_look.skip_reason and not cut and not first_look.skip_reason.startswith(_NOT_NAMED):
-            self._skip(item, item.text, first_look.skip_reason)  # no need to open it
+            self._skip(item, item.text, first_look)  # no need to open it
             return
         if not self._allowed(item.url):
             return
         if is_document_url(item.url):  # a list item that is the document itself: its title is all there is
             if first_look.wanted:
+                self._follow(first_look)
                 self._document(item.url, None, item.text, item.published, first_look)
             else:
-                self._skip(item, item.text, first_look.skip_reason or "")
+                self._skip(item, item.text, first_look)
             return
         article = parse_article(self._html(item.url), item.url)
         title = article.title or item.text
         found = classify(title, department=article.department, text=article.text, followed=followed)
         if not found.wanted:
-            self._skip(item, title, found.skip_reason or "")
+            self._skip(item, title, found)
             return
+        self._follow(found)
         self._article_documents(article, title, item.published, found)
 
     def _article_documents(self, article: Article, title: str, listed: str | None, found: Classification) -> None:

@@ -36,7 +36,7 @@ class Source:
     columns: tuple[Column, ...]
     platform: str = "trs"
     encoding: str = "auto"
-    departments: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()  # the departments to follow; empty (or "*"): every department
     steward: str | None = None
     enabled: bool = True
     note: str | None = None
@@ -112,8 +112,6 @@ def problems(source: Source) -> list[str]:
         out.append("min_interval must not be negative")
     if source.enabled and not source.columns:
         out.append("enabled but has no column")
-    if not source.departments:
-        out.append("no department to follow")
     for column in source.columns:
         parts = urlsplit(column.url)
         if parts.scheme not in ("http", "https"):

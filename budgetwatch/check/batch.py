@@ -68,11 +68,15 @@ def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
 
 
 def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
-    items, tables = frames(extractions)
-    by_document, skipped = checked_and_skipped(items, tables)
+    """Every rule on each disclosure report; a file that is not one is reported with its verdict, unchecked."""
     reports = []
+    checked = [ex for ex in extractions if ex.document.is_disclosure]
+    by_document, skipped = checked_and_skipped(*frames(checked)) if checked else ({}, {})
     for ex in extractions:
         sha = ex.document.sha256
+        if not ex.document.is_disclosure:
+            reports.append(DocumentReport(extraction=ex, findings=[]))
+            continue
         findings = by_document.get(sha, []) + document_findings(ex) + narrative_findings(ex)
         findings.sort(key=_finding_order)
         reports.append(DocumentReport(extraction=ex, findings=findings, skipped=skipped.get(sha, [])))

@@ -451,6 +451,18 @@ def _row_sum_plan(plan: Plan, rules: Sequence[Rule], kinds: pl.DataFrame) -> _Ro
     )
 
 
+def _row_rules_allowed(rules: list[Rule], docs: Documents, nd: int) -> np.ndarray:
+    """documents × row rules: the rule's condition holds, and the document's family prints the rule's columns."""
+    allowed = np.ones((nd, len(rules)), bool)
+    for j, r in enumerate(rules):
+        if r.condition:
+            allowed[:, j] = docs.condition[r.condition]
+        wanted = (r.total, *(part.lstrip("-") for part in r.parts))  # type: ignore[union-attr]
+        for fam in {f for f in docs.family if f is not None and not _family_prints(f, r.table, r.side, wanted)}:
+            allowed[docs.family == fam, j] = False
+    return allowed
+
+
 def row_sums(
     c: Cells, compiled: _Compiled, docs: Documents, *, held: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, np.ndarray, int]:
@@ -463,15 +475,10 @@ def row_sums(
     if not local.size or not c.kind.size:
         return none, none, pl.DataFrame(schema=INVOLVED), ran, 0
     n_tables = int(table_of.max(initial=0)) + 1
-    allowed = np.ones((nd, local.size), bool)
+    allowed = _row_rules_allowed(p.rules, docs, nd)
     blocked = []
     merged_tables = set(docs.unplaced.get_column("table_id").unique().to_list())
     for j, r in enumerate(p.rules):
-        if r.condition:
-            allowed[:, j] = docs.condition[r.condition]
-        wanted = (r.total, *(part.lstrip("-") for part in r.parts))  # type: ignore[union-attr]
-        for fam in {f for f in docs.family if f is not None and not _family_prints(f, r.table, r.side, wanted)}:
-            allowed[docs.family == fam, j] = False
         if r.table in merged_tables:
             blocked += [(d * n_tables + t) * local.size + j for d, t in _merged_rows(docs, r, p.codes)]
     arrays = (c.doc, c.kind, c.value, c.present, c.row_order)

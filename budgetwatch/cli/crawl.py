@@ -34,7 +34,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sources-file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
     p.add_argument("--sample-portal", action="store_true", help="serve the embedded sample portal and crawl it")
-    p.add_argument("--department", action="append", default=[], metavar="NAME", help="departments to follow")
+    p.add_argument(
+        "--department",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="follow only this department's reports (repeatable; default: the source's, for a URL every department)",
+    )
     p.add_argument("--allow-local", action="store_true", help="permit a loopback test portal (and nothing else)")
     p.add_argument("--archive", default=DEFAULT_ARCHIVE, help=f"archive folder (default: ./{DEFAULT_ARCHIVE})")
     p.add_argument("--force", action="store_true", help="download everything again (ignore ETag / Last-Modified)")
@@ -54,7 +60,7 @@ def adhoc_source(url: str, departments: list[str], allow_local: bool) -> sources
         allowed_hosts=(parts.hostname,),
         columns=(sources.Column(url=url),),
         platform="generic",
-        departments=tuple(departments) or ("医疗保障局",),
+        departments=tuple(departments),  # none given: every department's reports
         local_test=allow_local,
         min_interval=0.0 if allow_local else 1.0,
     )
@@ -119,10 +125,23 @@ def report_text(results: list[SourceResult]) -> str:
             kind = {"budget": "预算", "final_account": "决算"}.get(x.kind or "", "?")
             lines.append(f"  {x.status:9} {x.fiscal_year or '????'} {kind} {x.department or '?'}  {x.title}")
             lines.append(f"            {x.url} → {x.path}" + (f" (same as {x.same_as})" if x.same_as else ""))
+        lines.extend(_departments_text(r))
         lines.extend(f"  failure   {f['url']}: {f['error']}" for f in r.failures)
         lines.extend(f"  refused   {f['url']}: {f['reason']}" for f in r.refused)
         lines.extend(f"  skipped   {f['title']} ({f['reason']})" for f in r.skipped)
     return "\n".join(lines)
+
+
+def _departments_text(r: SourceResult) -> list[str]:
+    """Which departments the crawl followed, and the items it skipped for being another department."""
+    about = r.departments_json()
+    scope = "only " + "、".join(about["restricted_to"]) if about["restricted_to"] else "every department"
+    followed = ", ".join(f"{d['department'] or '(not named)'} ({d['items']})" for d in about["followed"]) or "none"
+    lines = [f"  departments: {scope}; followed: {followed}"]
+    if about["skipped_other"]:
+        other = ", ".join(f"{d['department']} ({d['items']})" for d in about["skipped_other"])
+        lines.append(f"  skipped as another department: {other}")
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,6 +44,8 @@ def report_json(report: DocumentReport) -> dict:
         "kind": str(d.kind) if d.kind else None,
         "scope": d.scope,
         "published": d.published,
+        "provenance": d.provenance,
+        "not_disclosure": d.not_disclosure,
         "tables": _table_json(report.extraction),
         "findings": [f.to_json() for f in report.findings],
         "skipped": report.skipped,
@@ -65,7 +67,13 @@ def run_text(run: CheckRun) -> str:
         d = r.extraction.document
         kind = {"budget": "部门预算", "final_account": "部门决算"}.get(str(d.kind), "?")
         out.append(f"{d.source}")
+        if not d.is_disclosure:
+            out.extend([f"  {d.not_disclosure}", "  not checked", ""])
+            continue
         out.append(f"  {d.department or '?'} · {d.fiscal_year or '?'} · {kind}{' · ' + d.scope if d.scope else ''}")
+        guessed = [k for k, v in d.provenance.items() if v.startswith("guess")]
+        if guessed:
+            out.append(f"  guessed, not stated in the document: {', '.join(guessed)}")
         statuses: dict[str, list[str]] = {}
         for t in r.extraction.tables:
             statuses.setdefault(str(t.status), []).append(t.table_id + (f"[{t.instance}]" if t.instance else ""))
@@ -83,8 +91,10 @@ def run_text(run: CheckRun) -> str:
         out.append(f"{e.source}\n  could not be read: {e.reason}\n")
     errors = sum(len(r.errors) for r in run.reports)
     warnings = sum(len(r.warnings) for r in run.reports)
+    others = sum(not r.extraction.document.is_disclosure for r in run.reports)
     out.append(
-        f"{len(run.reports)} documents checked, {len(run.unreadable)} unreadable; {errors} errors, {warnings} warnings"
+        f"{len(run.reports) - others} documents checked, {others} not disclosure reports, {len(run.unreadable)} "
+        f"unreadable; {errors} errors, {warnings} warnings"
     )
     return "\n".join(out)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from budgetwatch import formats
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
-from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
-from budgetwatch.read import catalogue, legacy_office, metadata, narrative, ocr_engine
+from budgetwatch.model import Extraction, LineItem, Table, TableStatus
+from budgetwatch.read import catalogue, disclosure, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.read.canonical import raw_to_items
 from budgetwatch.read.layout_text import read_layout
 from budgetwatch.read.limits import Limits, check_size, check_zip
@@ -157,23 +157,13 @@ def extract_text(
     lines = text.splitlines()
     located = locate(lines)
     spans = located.spans
-    department_lines = [s.department_line for s in spans if s.department_line]
-    year = metadata.fiscal_year(text)
-    kind = metadata.kind(text, [s.spec.kind for s in spans])
-    dept = metadata.department(text, department_lines)
-    document = Document(
-        sha256=sha256,
-        source=source,
-        media_type=media_type,
-        department=dept,
-        district=metadata.district(dept),
-        fiscal_year=year,
-        kind=kind,
-        scope=metadata.scope(text, department_lines),
-        published=metadata.published(lines),
-        title=metadata.title(lines),
-        family=located.family,
+    about = metadata.describe(
+        lines, table_titles=[lines[s.title_line] for s in spans], table_kinds=[s.spec.kind for s in spans]
     )
+    year, kind = about.fiscal_year, about.kind
+    document = metadata.document(about, sha256=sha256, source=source, media_type=media_type)
+    document.not_disclosure = disclosure.not_disclosure(lines, tables=len(spans), image_pages=bool(image_pages))
+    document.family = located.family
     tables: list[Table] = []
     items: list[LineItem] = []
     for span in spans:
@@ -187,7 +177,8 @@ def extract_text(
         _mark_ocr(tables, items, ocr_cells)
     sections = table_sections(lines)
     empty_section = sections[-1].text if sections and not spans else None
-    expected = _expected_tables(str(kind) if kind else None, located.family, located.listed)
+    judged = str(kind) if kind and document.is_disclosure else None  # a file that is no report misses no table
+    expected = _expected_tables(judged, located.family, located.listed) if document.is_disclosure else []
     missing = _missing_tables(expected, {t.table_id for t in tables}, empty_section)
     if image_pages:
         for table in missing:

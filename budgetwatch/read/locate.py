@@ -290,7 +290,10 @@ def _chosen(matches: tuple[TitleMatch, ...], fam: str | None) -> str:
     return next((m.table_id for m in matches if m.family_id == fam), matches[0].table_id)
 
 
-_NOTE = re.compile(r"^(?:注|说明|备注|本部门|本单位|[（(]?无|填报|单位|\d{1,3}$|[─—\-]\s*\d+\s*[─—\-]$)")
+# what may follow a grid's last row before prose resumes: its 合计 line, notes, the empty-table statement, a page number
+_NOTE = re.compile(
+    r"^(?:注|说明|备注|本部门|本单位|合\s*计|总\s*计|[（(]?无|填报|单位|\d{1,3}$|[─—\-]\s*\d+\s*[─—\-]$)"
+)
 
 
 def _close_spans(lines: list[str], spans: list[Span]) -> None:

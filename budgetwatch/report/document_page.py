@@ -46,7 +46,9 @@ def title_of(report: DocumentReport) -> str:
 def checklist_rows(ex: Extraction) -> list[tuple[str, str, Table | None]]:
     """(table id, title, the document's table or None) for every table the document's family prints, then the
     document's other tables."""
-    kind = str(ex.document.kind) if ex.document.kind else None
+    kind = str(ex.document.kind) if ex.document.kind and ex.document.is_disclosure else None
+    if kind is None:
+        return [(t.table_id, t.title, t) for t in ex.tables]
     rows: list[tuple[str, str, Table | None]] = []
     listed = set()
     for table_id, title in catalogue.expected_tables(kind, ex.document.family):
@@ -69,6 +71,8 @@ def _where(table: Table) -> str:
 
 
 def completeness(ex: Extraction, anchors: dict[tuple[str, str], str]) -> str:
+    if not ex.document.is_disclosure:  # a checklist or a news page: no table can be missing from it, nothing checked
+        return f'<p class="note">不是预决算公开报告，未检查。 {e(ex.document.not_disclosure)}</p>'
     out = [
         '<table class="checklist"><thead><tr><th>表</th><th>标准表名 standard table</th><th>印刷表号</th>'
         "<th>状态 status</th><th>位置</th><th>说明 notes</th></tr></thead><tbody>"

@@ -120,7 +120,7 @@ tr.level-款 td.label { padding-left: 10px; }
 .badge, .status { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; white-space: nowrap; }
 .sev-error { background: var(--error-bg); color: var(--error); }
 .sev-warning { background: var(--warning-bg); color: var(--warning); }
-.sev-info, .sev-clean { background: var(--ok-bg); color: var(--ok); }
+.sev-info, .sev-clean, .sev-other { background: var(--ok-bg); color: var(--ok); }
 .status-present { background: var(--ok-bg); color: var(--ok); }
 .status-empty { background: #e9eef5; color: #33506f; }
 .status-missing, .status-unreadable { background: var(--error-bg); color: var(--error); }

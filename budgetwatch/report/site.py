@@ -55,6 +55,8 @@ def _source_link(
 
 
 def _status(report: DocumentReport) -> str:
+    if not report.extraction.document.is_disclosure:
+        return "other"
     return "error" if report.errors else "warning" if report.warnings else "clean"
 
 
@@ -83,7 +85,12 @@ def _documents_table(run: CheckRun, pages: dict[int, str], links: dict[int, Sour
         r = run.reports[n]
         d = r.extraction.document
         status = _status(r)
-        label = {"error": "有错误 errors", "warning": "有警告 warnings", "clean": "无问题 clean"}[status]
+        label = {
+            "error": "有错误 errors",
+            "warning": "有警告 warnings",
+            "clean": "无问题 clean",
+            "other": "非公开报告，未检查 not a disclosure report",
+        }[status]
         link = links[n]
         out.append(
             f'<tr class="document" data-status="{status}" data-page="{e(pages[n])}">'
