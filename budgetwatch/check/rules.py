@@ -50,6 +50,9 @@ NARRATIVE_RELATIONS = (
     "narrative_running_costs",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
+# what a finding rests on: exact arithmetic between cells, a statement read from the text, a list the project keeps,
+# or the document's labels, years, units and template text
+BASES = ("identity", "narrative", "reference", "layout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class Rule:
     relation: str
     zh: str
     en: str
+    basis: str
     table: str | None = None
     side: str | None = None
     total: str | None = None
@@ -97,6 +101,8 @@ def _cells(raw) -> tuple[CellRef, ...] | RowsRef:
 def _rule(raw: dict) -> Rule:
     if raw["relation"] not in RELATIONS:
         raise ValueError(f"rule {raw['id']}: unknown relation {raw['relation']}")
+    if raw.get("basis") not in BASES:
+        raise ValueError(f"rule {raw['id']}: basis must be one of {', '.join(BASES)}, not {raw.get('basis')!r}")
     parts = raw.get("parts")
     left = _cells(raw["left"]) if "left" in raw else None
     right = _cells(raw["right"]) if "right" in raw else None
@@ -112,6 +118,7 @@ def _rule(raw: dict) -> Rule:
         relation=raw["relation"],
         zh=raw["zh"],
         en=raw["en"],
+        basis=raw["basis"],
         table=raw.get("table"),
         side=raw.get("side"),
         total=str(raw["total"]) if raw.get("total") is not None else None,
@@ -138,6 +145,16 @@ def document_rules() -> tuple[Rule, ...]:
 
 def narrative_rules() -> tuple[Rule, ...]:
     return tuple(r for r in rules() if r.relation in NARRATIVE_RELATIONS)
+
+
+def basis_of(check_id: str) -> str:
+    """The declared basis of a rule."""
+    return _by_id()[check_id].basis
+
+
+@cache
+def _by_id() -> dict[str, Rule]:
+    return {r.id: r for r in rules()}
 
 
 @cache
