@@ -58,6 +58,7 @@ def _at_line(rule: Rule, severity: str, detail: str, line: int, sentence: str, *
         category=category,
         message=f"{rule.zh}：{detail}（第{line}行：{sentence[:80]}）| {rule.en}",
         locations=[Location(line=line)],
+        basis=rule.basis,
         **numbers,
     )
 
