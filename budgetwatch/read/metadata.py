@@ -38,11 +38,41 @@ def _trim_name(name: str) -> str:
     return name[m.start() :] if m else name.lstrip(_NOT_A_NAME_START)
 
 
+_COVER_LINES = 8
+_ORG_SUFFIX = r"(?:局|委员会|办公厅|办公室|办事处|委|办|院|馆|中心|所|站|队|会)"
+_NAME = r"([\u4e00-\u9fff]{4,40}?" + _ORG_SUFFIX + r")"
+_SCOPE_MARK = r"(?:[（(](?:汇总|本级)[)）])?"
+_COVER_NAME = re.compile(r"^(?:预算主管部门|预算单位|部门名称|单位名称)[:：](.+)$|^" + _NAME + _SCOPE_MARK + "$")
+_COVER_NAME_BEFORE_YEAR = re.compile(r"^" + _NAME + _SCOPE_MARK + r"20\d\d\s*年")
+_COVER_NAME_AFTER_YEAR = re.compile(r"^20\d\d\s*年度?" + _NAME + _SCOPE_MARK + r"(?:部门|单位)")
+
+
+def _cover(lines: list[str]) -> list[str]:
+    """The first lines with Chinese text (the cover), squeezed; page markers and comment lines left out."""
+    return [squeeze(x) for x in lines if re.search(r"[\u4e00-\u9fff]", x) and not x.lstrip().startswith("#")][
+        :_COVER_LINES
+    ]
+
+
+def cover_department(lines: list[str]) -> str | None:
+    """The department the cover names (江苏省人大常委会办公厅 / 预算主管部门：… / …2018年度部门预算), if any."""
+    for line in _cover(lines):
+        for pattern in (_COVER_NAME, _COVER_NAME_BEFORE_YEAR, _COVER_NAME_AFTER_YEAR):
+            m = pattern.match(line)
+            name = m and next((g for g in m.groups() if g), None)
+            if name and "XX" not in name.upper() and not re.search(r"\d|目录|部分", name):
+                return _strip_scope(name)
+    return None
+
+
 def department(text: str, table_lines: list[str]) -> str | None:
-    """The department as printed: the name on most table headers, else the organisation named most often."""
+    """The department as printed: the name on most table headers, else the one the cover names, else the
+    organisation named most often."""
     named = Counter(_strip_scope(d) for d in map(department_from_line, table_lines) if d)
     if named:
         return named.most_common(1)[0][0]
+    if cover := cover_department(text.splitlines()):
+        return cover
     flat = squeeze(text)
     counts = Counter(_trim_name(m.group(1)) for m in _ORG.finditer(flat))
     if not counts:
@@ -62,7 +92,20 @@ def district(department_name: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+_COVER_YEAR = re.compile(r"(20\d\d)年度?[^。；，,]{0,30}?(?:预算|决算)")
+
+
+def cover_year(lines: list[str]) -> int | None:
+    """The fiscal year the cover names (上海市普陀区2024年区级部门预算, 2024年度部门决算), if any."""
+    m = _COVER_YEAR.search("".join(_cover(lines)))
+    return int(m.group(1)) if m else None
+
+
 def fiscal_year(text: str) -> int | None:
+    """The year the cover names; else the year most often said of the 预算/决算 (a budget quotes the previous
+    year's execution many times, so the cover comes first)."""
+    if year := cover_year(text.splitlines()):
+        return year
     counts = Counter(int(y) for y in _YEAR.findall(squeeze(text)))
     return counts.most_common(1)[0][0] if counts else None
 
