@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterator
 
+from budgetwatch.check import heading_checks
 from budgetwatch.check.rules import Rule, document_rules
 from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.model import Extraction, Finding, Location, Severity, Table, TableStatus, format_micros
@@ -84,12 +85,14 @@ def department_header(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         printed = metadata.department_from_line(t.department_line)
         if not printed:
             continue
-        name = re.sub(r"[（(](?:汇总|本级)[)）]$", "", printed)
-        if not (name.endswith(expected) or expected.endswith(name)):
+        verdict = heading_checks.same_department(printed, expected)
+        if verdict != "same":
+            stray = "（相差一个字，可能为印刷错误）" if verdict == "misprint" else ""
             yield _finding(
                 rule,
-                f"{t.table_id} 表头为“{printed}”，文档为“{expected}”",
+                f"{t.table_id} 表头为“{printed}”，文档为“{expected}”{stray}",
                 [Location(table_id=t.table_id, line=t.lines[0] if t.lines else None)],
+                severity="warning" if stray else None,
                 expected=expected,
                 actual=printed,
             )
@@ -516,6 +519,9 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "project_names": project_names,
     "performance_blocks": performance_blocks,
     "indicator_types": indicator_types,
+    "heading_years": heading_checks.heading_years,
+    "department_headings": heading_checks.department_headings,
+    "empty_note_with_amounts": heading_checks.empty_note_with_amounts,
 }
 
 

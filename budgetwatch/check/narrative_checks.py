@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from budgetwatch.check import approximations
 from budgetwatch.check.document_checks import outside_tables
+from budgetwatch.check.narrative_statements import final_versus_budget
 from budgetwatch.check.rules import Rule, narrative_rules
 from budgetwatch.check.share_bases import share_base
 from budgetwatch.labels import squeeze
@@ -1020,6 +1021,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_structure": structure_sums,
     "narrative_approximate": approximate_quantities,
     "narrative_running_costs": running_costs,
+    "narrative_comparison": final_versus_budget,
 }
 
 

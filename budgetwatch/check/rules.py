@@ -31,6 +31,9 @@ DOCUMENT_RELATIONS = (
     "project_names",
     "performance_blocks",
     "indicator_types",
+    "heading_years",
+    "department_headings",
+    "empty_note_with_amounts",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",
@@ -48,6 +51,7 @@ NARRATIVE_RELATIONS = (
     "narrative_structure",
     "narrative_approximate",
     "narrative_running_costs",
+    "narrative_comparison",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
 # what a finding rests on: exact arithmetic between cells, a statement read from the text, a list the project keeps,

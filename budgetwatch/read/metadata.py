@@ -69,9 +69,13 @@ def department(text: str, table_lines: list[str]) -> str | None:
     """The department as printed: the name on most table headers, else the one the cover names, else the
     organisation named most often."""
     named = Counter(_strip_scope(d) for d in map(department_from_line, table_lines) if d)
+    cover = cover_department(text.splitlines())
+    # a header may print the name wrapped over two lines (江苏省人大 / 常委会办公厅): the cover's full name stands
+    if cover and any(cover.startswith(n) or cover.endswith(n) for n in named):
+        return cover
     if named:
         return named.most_common(1)[0][0]
-    if cover := cover_department(text.splitlines()):
+    if cover:
         return cover
     flat = squeeze(text)
     counts = Counter(_trim_name(m.group(1)) for m in _ORG.finditer(flat))
