@@ -165,6 +165,9 @@ class Finding:
     actual: str | None = None
     difference: str | None = None
     locations: list[Location] = field(default_factory=list)
+    # what the finding rests on: identity (exact arithmetic between cells), narrative (a statement read from the text),
+    # reference (a list the project keeps), layout (labels, years, units, template text); declared per rule
+    basis: str | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -145,4 +145,7 @@ def test_check_a_folder_and_write_findings_for_excel(tmp_path):
     assert {"C-01", "N-01", "L-02"} <= set(findings.get_column("check_id").to_list())
     share = findings.filter(pl.col("check_id") == "N-01").row(0, named=True)
     assert (share["actual"], share["expected"]) in {("83.70%", "83.68%"), ("6.95%", "6.94%")}
+    assert share["basis"] == "narrative"
+    bases = dict(findings.select("check_id", "basis").unique().iter_rows())
+    assert (bases["C-01"], bases["L-02"], bases["F03-1"]) == ("layout", "layout", "identity")
     assert json.loads((tmp_path / "check.json").read_text(encoding="utf-8"))["schema_version"] == 1

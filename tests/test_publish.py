@@ -172,6 +172,25 @@ def test_a_version_that_fails_a_new_rule_is_withdrawn_from_the_published_data(tm
     assert _count(dataset, "SELECT check_id FROM findings WHERE severity = 'error'") == [("X-01",)]
 
 
+def test_quarantined_findings_keep_what_they_rest_on(tmp_path, reports):
+    dataset = Dataset(tmp_path / "data")
+    path, report = reports["huangpi"]
+    publish(dataset, _ref(path), report)
+    stored = dict(_count(dataset, "SELECT DISTINCT check_id, basis FROM findings"))
+    assert stored == {f.check_id: f.basis for f in report.findings}
+    assert stored["N-01"] == "narrative" and stored["F03-1"] == "identity"
+
+
+def test_a_findings_table_made_before_findings_had_a_basis_takes_new_findings(tmp_path, reports):
+    dataset = Dataset(tmp_path / "data")
+    path, report = reports["huangpi"]
+    publish(dataset, _ref(path, url="https://www.huangpi.gov.cn/2024-final.pdf"), report)
+    with duckdb.connect(str(dataset.database)) as con:  # as an older release made it
+        con.execute("ALTER TABLE findings DROP COLUMN basis")
+    publish(dataset, _ref(path), report)
+    assert ("narrative",) in _count(dataset, "SELECT basis FROM findings WHERE check_id = 'N-01'")
+
+
 def test_a_dataset_made_before_the_model_gained_a_column_takes_new_documents(tmp_path, reports):
     dataset = Dataset(tmp_path / "data")
     failing_path, failing = reports["huangpi"]

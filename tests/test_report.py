@@ -117,6 +117,7 @@ def test_every_finding_is_shown_once_and_every_cell_it_names_is_marked(run, doms
         assert sorted(anchors) == sorted(f"f{n}" for n in range(1, len(report.findings) + 1)), stem
         parsed = {t.table_id for t in report.extraction.tables if str(t.status) == "parsed"}
         for n, f in enumerate(report.findings, start=1):
+            assert page.find("li", id=f"f{n}").find("span", class_="basis")["data-basis"] == f.basis
             for loc in f.locations:
                 if loc.table_id in parsed and loc.column:
                     marked = page.select(f'section[data-table="{loc.table_id}"] td.flag[data-findings]')

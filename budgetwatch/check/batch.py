@@ -10,6 +10,7 @@ from pathlib import Path
 
 from budgetwatch.check.document_checks import document_findings
 from budgetwatch.check.narrative_checks import narrative_findings
+from budgetwatch.check.rules import basis_of
 from budgetwatch.check.validate import checked_and_skipped, frames
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction, Finding, Severity
@@ -78,6 +79,8 @@ def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
             reports.append(DocumentReport(extraction=ex, findings=[]))
             continue
         findings = by_document.get(sha, []) + document_findings(ex) + narrative_findings(ex)
+        for f in findings:
+            f.basis = f.basis or basis_of(f.check_id)
         findings.sort(key=_finding_order)
         reports.append(DocumentReport(extraction=ex, findings=findings, skipped=skipped.get(sha, [])))
     return reports

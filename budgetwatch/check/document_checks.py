@@ -6,6 +6,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterator
 
+from budgetwatch.check import heading_checks
 from budgetwatch.check.rules import Rule, document_rules
 from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.model import Extraction, Finding, Location, Severity, Table, TableStatus, format_micros
@@ -22,13 +23,17 @@ _DOUBLED_UNIT = re.compile(r"万元万元|元元")
 _TITLE_YEAR = re.compile(r"(20\d\d)\s*年")
 
 
-def _finding(rule: Rule, detail: str, locations: list[Location] | None = None, **numbers: str) -> Finding:
+def _finding(
+    rule: Rule, detail: str, locations: list[Location] | None = None, *, severity: str | None = None, **numbers: str
+) -> Finding:
+    """A finding of a document rule, at the rule's severity unless a lower one is given (a guess, a partial list)."""
     return Finding(
         check_id=rule.id,
-        severity=Severity(rule.severity or "error"),
+        severity=Severity(severity or rule.severity or "error"),
         category=rule.category,
         message=f"{rule.zh}：{detail} | {rule.en}",
         locations=locations or [],
+        basis=rule.basis,
         **numbers,
     )
 
@@ -80,12 +85,14 @@ def department_header(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         printed = metadata.department_from_line(t.department_line)
         if not printed:
             continue
-        name = re.sub(r"[（(](?:汇总|本级)[)）]$", "", printed)
-        if not (name.endswith(expected) or expected.endswith(name)):
+        verdict = heading_checks.same_department(printed, expected)
+        if verdict != "same":
+            stray = "（相差一个字，可能为印刷错误）" if verdict == "misprint" else ""
             yield _finding(
                 rule,
-                f"{t.table_id} 表头为“{printed}”，文档为“{expected}”",
+                f"{t.table_id} 表头为“{printed}”，文档为“{expected}”{stray}",
                 [Location(table_id=t.table_id, line=t.lines[0] if t.lines else None)],
+                severity="warning" if stray else None,
                 expected=expected,
                 actual=printed,
             )
@@ -218,27 +225,78 @@ def _named(parent: str | None, name: str, level: str):
     return None
 
 
+def _kuan_placed_elsewhere(name: str, class_code: str) -> codes.Code | None:
+    """The confirmed 款 of that name when the official list places it under one other 类 only."""
+    printed = normalise_label(name)
+    found = {
+        c.code: c
+        for c in codes.codes()
+        if c.scheme == "function" and c.level == "款" and c.confirmed and printed in map(normalise_label, c.names)
+    }
+    if len(found) != 1:
+        return None
+    (kuan,) = found.values()
+    return kuan if kuan.parent != class_code else None
+
+
+def _class_named(text: str) -> codes.Code | None:
+    """The 类 whose name ends the text (the pattern may have swallowed words before the name)."""
+    for start in range(len(text)):
+        if found := _named(None, text[start:], "类"):
+            return found
+    return None
+
+
+_PARTIAL = "（编码表未收录，可能为清单不全）"
+
+
 def classification_path(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """A 类/款/项 path written in the text (X（类）Y（款）Z（项）) must exist in the code list: Y under X, Z under Y."""
+    """A 类/款/项 path written in the text (X（类）Y（款）Z（项）) must exist in the code list: Y under X, Z under Y.
+    An error only where a confirmed entry places the 款 under another 类; a name the list lacks is a warning."""
     for number, line in _text_lines(ex):
-        for m in _PATH.finditer(squeeze(line)):
+        flat = squeeze(line)
+        yield from _kuan_called_class(rule, number, flat)
+        for m in _PATH.finditer(flat):
             cls, kuan, xiang = m.group(1), m.group(2), m.group(3)
-            class_code = _named(None, cls, "类")
+            class_code = _class_named(cls)
             if class_code is None:
                 continue
+            where = [Location(line=number)]
             kuan_code = _named(class_code.code, kuan, "款")
             if kuan_code is None:
-                elsewhere = next(
-                    (c for c in codes.codes() if c.level == "款" and normalise_label(kuan) in c.names), None
-                )
-                detail = f"“{kuan}（款）”不属于“{cls}（类）”" + (f"（属于 {elsewhere.parent}）" if elsewhere else "")
-                yield _finding(rule, f"第{number}行{detail}", [Location(line=number)], actual=m.group(0))
+                elsewhere = _kuan_placed_elsewhere(kuan, class_code.code)
+                if elsewhere is not None:
+                    detail = (
+                        f"“{kuan}（款）”不属于“{class_code.name}（类）”（属于 {elsewhere.parent}，{elsewhere.code}）"
+                    )
+                    yield _finding(rule, f"第{number}行{detail}", where, actual=m.group(0))
+                else:
+                    detail = f"“{kuan}（款）”不在“{class_code.name}（类）”之下{_PARTIAL}"
+                    yield _finding(rule, f"第{number}行{detail}", where, severity="warning", actual=m.group(0))
                 continue
             if xiang and _named(kuan_code.code, xiang, "项") is None:
                 names = [n for c in codes.children("function", kuan_code.code) for n in c.names]
                 if not any(normalise_label(xiang).startswith(normalise_label(n)[:4]) for n in names):
-                    detail = f"“{xiang}（项）”不在“{kuan}（款）”之下"
-                    yield _finding(rule, f"第{number}行{detail}", [Location(line=number)], actual=m.group(0))
+                    detail = f"“{xiang}（项）”不在“{kuan}（款）”之下{_PARTIAL}"
+                    yield _finding(rule, f"第{number}行{detail}", where, severity="warning", actual=m.group(0))
+
+
+_CALLED_CLASS = re.compile(r"([\u4e00-\u9fff]{2,30})[（(]类[)）]")
+
+
+def _kuan_called_class(rule: Rule, number: int, flat: str) -> Iterator[Finding]:
+    """A 款 written as a 类 (行政事业单位离退休（类）): an error when the confirmed list has that name as one 款 and
+    no 类 of that name."""
+    for m in _CALLED_CLASS.finditer(flat):
+        text = m.group(1)
+        if _class_named(text) is not None:
+            continue
+        for start in range(len(text) - 1):
+            kuan = _kuan_placed_elsewhere(text[start:], "")
+            if kuan is not None:
+                detail = f"第{number}行“{text[start:]}（类）”是款（{kuan.code}），其类为 {kuan.parent}"
+                yield _finding(rule, detail, [Location(line=number)], actual=m.group(0), expected=f"{kuan.code} 款")
+                break
 
 
 _CODE_LIST_HEAD = re.compile(r"使用的(?:主要)?支出功能分类科目")
@@ -461,6 +519,9 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "project_names": project_names,
     "performance_blocks": performance_blocks,
     "indicator_types": indicator_types,
+    "heading_years": heading_checks.heading_years,
+    "department_headings": heading_checks.department_headings,
+    "empty_note_with_amounts": heading_checks.empty_note_with_amounts,
 }
 
 

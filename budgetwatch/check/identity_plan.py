@@ -194,7 +194,11 @@ def hierarchy(kinds: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
         key = ["instance", "column", "code", "parent_level"]
         both = members.group_by(key).agg(pl.col("checked").any().alias("c"), (~pl.col("checked")).any().alias("p"))
         out.append(members.join(both.filter(pl.col("c") & pl.col("p")).select(key), on=key, how="semi"))
-    return pl.concat(out) if out else _members(kinds.clear(), Rule(id="", relation="hierarchy", zh="", en=""))
+    return (
+        pl.concat(out)
+        if out
+        else _members(kinds.clear(), Rule(id="", relation="hierarchy", zh="", en="", basis="identity"))
+    )
 
 
 def _cell_kinds(kinds: pl.DataFrame, ref: CellRef) -> pl.DataFrame:
@@ -291,7 +295,11 @@ def compile_plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
             frames.append(equal(kinds, rule))
         elif rule.relation == "cross_rows":
             frames.append(cross_rows(kinds, rule))
-    members = pl.concat(frames) if frames else _members(kinds.clear(), Rule(id="", relation="", zh="", en=""))
+    members = (
+        pl.concat(frames)
+        if frames
+        else _members(kinds.clear(), Rule(id="", relation="", zh="", en="", basis="identity"))
+    )
     key = list(COMPARISON_KEY)
     comparisons = members.select(key).unique(maintain_order=True).with_row_index("comp")
     members = (

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from budgetwatch.check import approximations
 from budgetwatch.check.document_checks import outside_tables
+from budgetwatch.check.narrative_statements import final_versus_budget
 from budgetwatch.check.rules import Rule, narrative_rules
+from budgetwatch.check.share_bases import share_base
 from budgetwatch.labels import squeeze
 from budgetwatch.model import MICROS, Extraction, Finding, Location, NarrativeFact, Severity, format_micros
 from budgetwatch.read import codes
@@ -58,6 +61,7 @@ def _at_line(rule: Rule, severity: str, detail: str, line: int, sentence: str, *
         category=category,
         message=f"{rule.zh}：{detail}（第{line}行：{sentence[:80]}）| {rule.en}",
         locations=[Location(line=line)],
+        basis=rule.basis,
         **numbers,
     )
 
@@ -75,7 +79,11 @@ def _grade_percent(stated: NarrativeFact, low: Decimal, high: Decimal, exact: De
     return "error"
 
 
-def _report_percent(rule: Rule, stated: NarrativeFact, grade: str, exact: Decimal, what: str) -> Finding:
+def _report_percent(
+    rule: Rule, stated: NarrativeFact, grade: str, exact: Decimal, what: str, *, guess: str = ""
+) -> Finding:
+    """A stated percentage that its amounts do not give: an error, or a warning when only truncation explains it or
+    when the amounts it is computed from are a guess (`guess` says which)."""
     q = Decimal(1).scaleb(-stated.decimals)
     expected = f"{exact.quantize(q, rounding=ROUND_HALF_UP)}%"
     if grade == "truncated":
@@ -90,9 +98,9 @@ def _report_percent(rule: Rule, stated: NarrativeFact, grade: str, exact: Decima
         )
     return _finding(
         rule,
-        "error",
+        "warning" if guess else "error",
         "narrative",
-        f"{what}为{stated.raw}，计算为{expected}",
+        f"{what}为{stated.raw}，计算为{expected}" + (f"（{guess}）" if guess else ""),
         stated,
         expected=expected,
         actual=stated.raw,
@@ -106,7 +114,8 @@ def _ratio_interval(part: NarrativeFact, base: NarrativeFact) -> tuple[Decimal, 
 
 
 def shares(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """占 p%: p = part / the amount that opens its section."""
+    """占 p%: p = part / the amount the share names, or the amount whose list the part is an item of; a base taken
+    from the section's opening amount is a guess (a warning)."""
     facts = ex.facts
     for k, f in enumerate(facts):
         if f.kind != "share":
@@ -114,39 +123,86 @@ def shares(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         part = next(
             (g for g in reversed(facts[:k]) if _same_sentence(g, f) and _money(g) and g.offset < f.offset), None
         )
-        base = next((g for g in facts if g.section == f.section and g.line <= f.line and _money(g)), None)
-        if part is None or base is None or base is part or _value(base) == 0 or part.micros == base.micros:
+        base = share_base(facts, k, part) if part is not None else None
+        if part is None or base is None or base.value - base.half <= 0 or base.value == _value(part):
             continue
-        low, high, exact = _ratio_interval(part, base)
+        pv, ph = _value(part), _half_unit(part.decimals)
+        exact = pv / base.value * 100
+        low, high = (pv - ph) / (base.value + base.half) * 100, (pv + ph) / (base.value - base.half) * 100
         grade = _grade_percent(f, low, high, exact)
         if grade:
-            yield _report_percent(rule, f, grade, exact, f"{part.subject} {part.raw} 占 {base.raw} 的比例")
+            guess = "" if base.certain else "基数按本节首个金额推断，未必是说明所指"
+            yield _report_percent(rule, f, grade, exact, f"{part.subject} {part.raw} 占 {base.raw} 的比例", guess=guess)
+
+
+_ADDITION = re.compile(r"追加|调增|调减|追减")
+_ADJUSTED = re.compile(r"调整后|调整预算|变动后")
+_ADJUSTED_SAID = re.compile(r"追加|调增|调减|调整|年中|变动")
+
+
+def _budget_kind(g: NarrativeFact) -> str:
+    """年初 (original), 调整后 (adjusted), 追加 (a change during the year) or plain, as the budget's words say."""
+    words = squeeze(g.sentence[max(0, g.offset - 12) : g.offset])
+    if _ADDITION.search(words[-8:]):
+        return "addition"
+    if _ADJUSTED.search(words):
+        return "adjusted"
+    return "original" if "年初" in words else "plain"
+
+
+def _budget_readings(budgets: list[NarrativeFact], named: str) -> list[tuple[str, Decimal, Decimal]]:
+    """The budgets a rate may be computed against (raw, value, half unit): the one it names, else every one stated,
+    and the original budget with the changes stated beside it."""
+    kinds = {id(g): _budget_kind(g) for g in budgets}
+    wanted = {"original": ("original",), "adjusted": ("adjusted",)}.get(named, ("original", "adjusted", "plain"))
+    readings = [(g.raw, _value(g), _half_unit(g.decimals)) for g in budgets if kinds[id(g)] in wanted]
+    original = [g for g in budgets if kinds[id(g)] in ("original", "plain")]
+    changes = [g for g in budgets if kinds[id(g)] == "addition"]
+    if named != "original" and original and changes:
+        value = _value(original[0]) + sum(_value(g) for g in changes)
+        half = _half_unit(original[0].decimals) + sum(_half_unit(g.decimals) for g in changes)
+        readings.append((f"{original[0].raw} + {' + '.join(g.raw for g in changes)}", value, half))
+    return readings
 
 
 def completion_rates(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """完成 r%: r = 决算 / 预算 of the same sentence; a rate stated against a zero budget is reported."""
+    """完成 r%: r = 决算 / 预算 of the same sentence, against the budget the rate names (年初 or 调整后); a rate that
+    names neither may be against either. A rate stated against a zero budget is reported."""
     for f in ex.facts:
         if f.kind != "completion_rate":
             continue
         same = [g for g in ex.facts if _same_sentence(g, f) and g.offset < f.offset]
-        budget = next((g for g in reversed(same) if g.kind == "budget"), None)
-        final = next((g for g in reversed(same) if g.kind in ("final", "amount", "total") and g is not budget), None)
-        if budget is None or final is None:
+        budgets = [g for g in same if g.kind == "budget"]
+        final = next((g for g in reversed(same) if g.kind in ("final", "amount", "total")), None)
+        words = squeeze(f.sentence[max(0, f.offset - 10) : f.offset])
+        named = "original" if "年初" in words else "adjusted" if _ADJUSTED.search(words) else ""
+        readings = _budget_readings(budgets, named)
+        if not readings or final is None:
             continue
-        if budget.micros == 0:
-            yield _finding(
-                rule,
-                "warning",
-                "narrative",
-                f"预算为{budget.raw}时不应计算完成率{f.raw}（除数为零）",
-                f,
-                actual=f.raw,
+        if all(value == 0 for _, value, _ in readings):
+            detail = f"预算为{readings[0][0]}时不应计算完成率{f.raw}（除数为零）"
+            yield _finding(rule, "warning", "narrative", detail, f, actual=f.raw)
+            continue
+        graded = []
+        for raw, value, half in readings:
+            if value - half <= 0:
+                continue
+            fv, fh = _value(final), _half_unit(final.decimals)
+            exact = fv / value * 100
+            graded.append(
+                (
+                    _grade_percent(f, (fv - fh) / (value + half) * 100, (fv + fh) / (value - half) * 100, exact),
+                    raw,
+                    exact,
+                )
             )
+        if not graded or any(grade is None for grade, _, _ in graded):
             continue
-        low, high, exact = _ratio_interval(final, budget)
-        grade = _grade_percent(f, low, high, exact)
-        if grade:
-            yield _report_percent(rule, f, grade, exact, f"完成率（{final.raw} / {budget.raw}）")
+        grade, raw, exact = graded[0]
+        paragraph = "".join({g.sentence for g in ex.facts if g.line == f.line})
+        certain = len(graded) == 1 and (named or not _ADJUSTED_SAID.search(paragraph))
+        guess = "" if certain else "未说明按年初预算还是调整后预算计算"
+        yield _report_percent(rule, f, grade, exact, f"完成率（{final.raw} / {raw}）", guess=guess)
 
 
 def _common(a: str, b: str) -> int:
@@ -158,29 +214,56 @@ def _common(a: str, b: str) -> int:
     return best
 
 
+_RATE_LEAD = re.compile(
+    r"^[，,、\s]*(?:同比|比上年|较上年)?(?:增长|增加|上升|提高|增幅|下降|减少|降低|降幅|压减)了?(?:为|达)?\s*$"
+)
+
+
+def _change_before(facts: list[NarrativeFact], k: int) -> NarrativeFact | None:
+    """The change amount a rate is said right after, in its own sentence (增加 a 万元，增长 p%)."""
+    f = facts[k]
+    change = next((g for g in reversed(facts[max(0, k - 3) : k]) if g.kind in ("increase", "decrease")), None)
+    if change is None or not _same_sentence(change, f) or change.offset > f.offset:
+        return None
+    between = f.sentence[change.offset + len(change.raw) : f.offset]
+    return change if _RATE_LEAD.match(between) else None
+
+
+def _current_of(facts: list[NarrativeFact], change: NarrativeFact) -> tuple[NarrativeFact, bool] | None:
+    """The amount a change is of, and whether that reading is certain: stated in the change's sentence, named by the
+    change's words, or the one amount of the sentence right before."""
+    j = facts.index(change)
+    earlier = [
+        g
+        for g in facts[max(0, j - 6) : j]
+        if g.line == change.line and _money(g) and g.kind not in ("increase", "decrease")
+    ]
+    if not earlier:
+        return None
+    topic = re.sub(r"(?:比|较|与)(?:上年|去年|\d{4}年度?)(?:年初)?(?:预算数?|决算数?)?(?:相比)?", "", change.subject)
+    topic = re.sub(r"各?(?:增加|增长|减少|下降)$", "", topic)
+    nearest = list(reversed(earlier))
+    current = max(nearest, key=lambda g: (_common(topic, g.subject), -len(g.subject))) if topic else nearest[0]
+    alone = [g for g in earlier if _same_sentence(g, current)] == [current] and current is nearest[0]
+    certain = _same_sentence(current, change) or (topic and _common(topic, current.subject) >= 2) or alone
+    return current, bool(certain)
+
+
 def change_rates(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """增长/下降 p%: p = change / (current ∓ change), the current amount stated just before in the paragraph."""
+    """增长/下降 p%: p = change / (current ∓ change), the change stated right before the rate and the current amount
+    before it in the paragraph; or p = (current − base) / base where the rate names its base (比 X 增加 p%)."""
     facts = ex.facts
     for k, f in enumerate(facts):
         if f.kind not in ("increase_rate", "decrease_rate"):
             continue
-        change = next((g for g in reversed(facts[max(0, k - 3) : k]) if g.kind in ("increase", "decrease")), None)
-        if change is None or change.line != f.line:
+        change = _change_before(facts, k)
+        if change is None:
+            yield from _rate_against_named_base(facts, k, rule)
             continue
-        j = facts.index(change)
-        earlier = [
-            g
-            for g in facts[max(0, j - 6) : j]
-            if g.line == change.line and _money(g) and g.kind not in ("increase", "decrease")
-        ]
-        if not earlier:
+        found = _current_of(facts, change)
+        if found is None:
             continue
-        topic = re.sub(
-            r"(?:比|较|与)(?:上年|去年|\d{4}年度?)(?:年初)?(?:预算数?|决算数?)?(?:相比)?", "", change.subject
-        )
-        topic = re.sub(r"各?(?:增加|增长|减少|下降)$", "", topic)
-        nearest = list(reversed(earlier))
-        current = max(nearest, key=lambda g: (_common(topic, g.subject), -len(g.subject))) if topic else nearest[0]
+        current, certain = found
         sign = 1 if change.kind == "decrease" else -1
         prior = _value(current) + sign * _value(change)
         if prior <= 0:
@@ -192,7 +275,46 @@ def change_rates(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         grade = _grade_percent(f, low, high, exact)
         if grade:
             what = f"变动率（{change.raw} / 上年 {format_micros(int(prior * MICROS))}万元）"
-            yield _report_percent(rule, f, grade, exact, what)
+            guess = "" if certain else f"按{current.subject} {current.raw}推算上年数，未必是说明所指"
+            yield _report_percent(rule, f, grade, exact, what, guess=guess)
+
+
+_NAMED_BASE = re.compile(r"(?:比|较)(.{2,20}?)(?:增加|增长|上升|提高|减少|下降|降低)了?\s*$")
+
+
+def _plain(words: str) -> str:
+    return re.sub(r"\d{4}年度?|当年|上年|去年|[“”\s]", "", squeeze(words))
+
+
+def _rate_against_named_base(facts: list[NarrativeFact], k: int, rule: Rule) -> Iterator[Finding]:
+    """比 X 增加 p% with both amounts stated in the sentence (X 为 b 万元，… 安排 a 万元，比 X 增加 p%)."""
+    f = facts[k]
+    m = _NAMED_BASE.search(f.sentence[: f.offset])
+    if m is None or not (name := _plain(m.group(1))):
+        return
+    before = [g for g in facts[:k] if _same_sentence(g, f) and _money(g) and g.offset < m.start()]
+    base = next((g for g in reversed(before) if _plain(g.subject) and _plain(g.subject).endswith(name)), None)
+    current = before[-1] if before else None
+    if base is None or current is None or current is base:
+        return
+    if base.micros == 0:
+        detail = f"{base.subject}为{base.raw}时不应计算变动率{f.raw}（除数为零）"
+        yield _finding(rule, "warning", "narrative", detail, f, actual=f.raw)
+        return
+    change = abs(_value(current) - _value(base))
+    rising = _value(current) > _value(base)
+    if change and rising != (f.kind == "increase_rate"):
+        said = "增加" if f.kind == "increase_rate" else "减少"
+        detail = f"称比{base.subject}（{base.raw}）{said}{f.raw}，而 {current.raw} {'高于' if rising else '低于'}它"
+        yield _finding(rule, "error", "narrative", detail, f, expected=current.raw, actual=f.raw)
+        return
+    h_c, h_b = _half_unit(current.decimals), _half_unit(base.decimals)
+    exact = change / _value(base) * 100
+    low = max(change - h_c - h_b, Decimal(0)) / (_value(base) + h_b) * 100
+    high = (change + h_c + h_b) / (_value(base) - h_b) * 100 if _value(base) > h_b else exact
+    grade = _grade_percent(f, low, high, exact)
+    if grade:
+        yield _report_percent(rule, f, grade, exact, f"变动率（{current.raw} 比 {base.subject} {base.raw}）")
 
 
 def _list_totals(facts: list[NarrativeFact], first: int, sentence_facts: list[NarrativeFact], start: int):
@@ -240,13 +362,31 @@ def list_sums(ex: Extraction, rule: Rule) -> Iterator[Finding]:
             listed = sum(_value(g) for g in items)
             total = min(candidates, key=lambda g: abs(_value(g) - listed))
             following = [g for g in facts[facts.index(items[-1]) + 1 :][:3] if g.line == f.line and _money(g)]
-            yield from _check_list(rule, total, items, following)
+            complete = not _PARTIAL_LIST.match(m.group(0)) and not _closed_by_deng(items[-1], f.sentence[:end])
+            yield from _check_list(rule, total, items, following, complete=complete)
+
+
+_PARTIAL_LIST = re.compile(r"主要包括|主要用于|具体包括")
+
+
+def _closed_by_deng(last: NarrativeFact, segment: str) -> bool:
+    """The list ends with 等 right after its last amount (…、C 5万元等): it names some of the parts, not all."""
+    return re.match(r"\s*(?:等|等等)", segment[last.offset + len(last.raw) :]) is not None
 
 
 def _check_list(
-    rule: Rule, total: NarrativeFact, items: list[NarrativeFact], following: list[NarrativeFact]
+    rule: Rule,
+    total: NarrativeFact,
+    items: list[NarrativeFact],
+    following: list[NarrativeFact],
+    *,
+    complete: bool = True,
 ) -> Iterator[Finding]:
+    """The listed amounts add up to the total; a list that names only the main parts (主要包括, …等) only may not
+    exceed it."""
     listed = sum(_value(g) for g in items)
+    if not complete and listed <= _value(total):
+        return
     # a list may go on in the next sentence (…其中，人员经费a、公用经费b。项目支出c。): accept it when it then adds up
     running = listed
     for g in following:
@@ -404,78 +544,134 @@ def class_amounts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
         yield _differs_from_tables(rule, f, cls.name, [(t, v) for t, v, _ in values])
 
 
-def _differs_from_tables(rule: Rule, f: NarrativeFact, what: str, cells: list[tuple[str, int]]) -> Finding:
+def _differs_from_tables(
+    rule: Rule, f: NarrativeFact, what: str, cells: list[tuple[str, int]], *, guess: str = ""
+) -> Finding:
     shown = "、".join(f"{table} {format_micros(m)}" for table, m in cells)
     return _finding(
         rule,
-        "error",
+        "warning" if guess else "error",
         "narrative",
-        f"{what} 说明为{f.raw}，表中为 {shown}",
+        f"{what} 说明为{f.raw}，表中为 {shown}" + (f"（{guess}）" if guess else ""),
         f,
         expected=format_micros(cells[0][1]),
         actual=f.raw,
     )
 
 
-def _cell_micros(ex: Extraction, ref) -> int | None:
-    """The value of a referenced table cell in this document (None when the table or the cell is not there)."""
+_TO_WAN = {"万元": Fraction(1), "元": Fraction(1, 10_000), "亿元": Fraction(10_000)}
+
+
+def _cell_wan(ex: Extraction, ref) -> tuple[Fraction, Fraction] | None:
+    """A referenced table cell of this document in 万元, with half a unit of its last printed digit (None when the
+    table or the cell is not there, or its unit is not money)."""
     for i in ex.items:
         if i.table_id != ref.table or i.column_key != ref.column or (ref.side and i.side != ref.side):
             continue
         is_total = i.label_norm in ("合计", "总计") and i.code is None and i.row_key is None
         if (ref.row == "total" and is_total) or i.row_key == ref.row:
-            return i.micros if i.micros is not None else 0
+            scale = _TO_WAN.get(i.unit)
+            if scale is None:
+                return None
+            half = Fraction(5, 10 ** (i.decimals + 1)) * scale if i.micros else Fraction(0)
+            return Fraction(i.micros or 0, MICROS) * scale, half
     return None
 
 
+_SUBJECT_LEAD = re.compile(r"^(?:其中|部门|本部门|本单位|本年度|本年|全年|[:：，,、])+")
+
+
+def _total_subject(ex: Extraction, f: NarrativeFact) -> str:
+    """The subject of a stated total as the rules name it: without the department, years and leading words;
+    收入支出 and 收、支 as 收支."""
+    subject = f.subject
+    department = ex.document.department
+    if department and department in subject:
+        subject = subject.split(department, 1)[1]
+    subject = re.sub(r"\d{4}\s*年度?", "", subject)
+    subject = _SUBJECT_LEAD.sub("", subject).replace("收入支出", "收支").replace("收、支", "收支")
+    return subject
+
+
+def _paragraph_scope(ex: Extraction, f: NarrativeFact, rule: Rule) -> str | None:
+    """The scope prefix the amount opening f's paragraph names (一般公共预算财政拨款基本支出 a。其中：人员经费 b)."""
+    opening = next((g for g in ex.facts if g.line == f.line and _money(g)), None)
+    if opening is None or opening is f:
+        return None
+    return next((prefix for prefix, words in rule.labels.items() if any(w in opening.subject for w in words)), None)
+
+
 def table_totals(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """A total the text states (收支总计, 基本支出, 人员经费 …) agrees with a table that carries it."""
+    """A total the text states (收支总计, 基本支出, 人员经费 …) agrees with a table that carries it, in the table's
+    unit. An error where the wording names one quantity; a warning where the scope is not said (人员经费 of all funds
+    or of 一般公共预算)."""
     final = str(ex.document.kind) == "final_account"
+    year = ex.document.fiscal_year
     for f in ex.facts:
         if f.kind not in ("total", "amount") or f.unit != "万元":
             continue
         if final and _BUDGET_CONTEXT.search(squeeze(f.sentence)):
             continue  # budget figures quoted in a final account (年初预算, 预算支出为 …) are not the final figures
-        subject = re.sub(r"^(?:其中|部门|本年|本年度|全年)", "", f.subject)
+        said_years = {int(y) for y in re.findall(r"(20\d\d)\s*年", f.sentence[: f.offset])}
+        if (year and said_years - {year}) or re.search(r"上年|去年|上一年", f.subject):
+            continue  # another year's figure
+        subject = _total_subject(ex, f)
         subject = re.sub(r"(?:合计|（合计）|\(合计\))$", "", subject) if subject not in rule.subjects else subject
-        refs = rule.subjects.get(subject)
+        scope = _paragraph_scope(ex, f, rule)
+        key = scope + subject if scope and scope + subject in rule.subjects else subject
+        refs = rule.subjects.get(key)
         if not refs:
             continue
-        cells = [(r, m) for r in refs if (m := _cell_micros(ex, r)) is not None]
+        cells = [(r, c) for r in refs if (c := _cell_wan(ex, r)) is not None]
         if not cells:
             continue
-        allowance = int(_half_unit(f.decimals) * MICROS) + 5_000
-        if any(abs(f.micros - m) <= allowance for _, m in cells):
+        stated = Fraction(f.micros, MICROS)
+        allowance = Fraction(5, 10 ** (f.decimals + 1))
+        if any(abs(stated - value) <= allowance + half for _, (value, half) in cells):
             continue
-        yield _differs_from_tables(rule, f, subject, [(r.table, m) for r, m in cells])
+        guess = key in rule.labels.get("scope_unknown", ())
+        shown = [(r.table, int(value * MICROS)) for r, (value, _) in cells]
+        yield _differs_from_tables(rule, f, key, shown, guess="未说明口径，可能指全部资金" if guess else "")
 
 
-_COUNT_LEAD = re.compile(r"^(?:其中|共|合计|累计|我部门|本部门|我单位|本单位)")
+_COUNT_LEAD = re.compile(r"^(?:共|合计|我部门|本部门|我单位|本单位)")
+# words that make a count a part, a change or a bound of something else, not the quantity itself
+_NOT_THE_QUANTITY = re.compile(r"其中|新增|增加|减少|累计|分别|各|每|约|近|超过|以上|不少于|多于|少于")
 
 
-def _count_key(f: NarrativeFact) -> tuple[str, str] | None:
-    """What a count is of: (owner, 项目) for project counts, else (subject, unit) when the subject is specific."""
+def _count_key(f: NarrativeFact) -> tuple[str, str, str] | None:
+    """What a count is of: (owner, 项目, '') for project counts, else (subject, unit, the words after the number)
+    when the subject is specific. Two counts are of the same quantity only when all three agree: 家, 个, 人 count
+    many different things."""
     if "项目" in f.subject + f.after and f.unit == "个":
         owner = _COUNT_LEAD.sub("", f.subject.split("涉及")[0]) if "涉及" in f.subject else None
-        return None if owner is None else (owner, "项目")
+        return None if owner is None else (owner, "项目", "")
+    clause = _CLAUSE_END.split(f.sentence[: f.offset])[-1]
     subject = _COUNT_LEAD.sub("", f.subject)
-    if len(subject) < 4 or re.search(r"[\d、]", subject):
+    if len(subject) < 4 or re.search(r"[\d、]", subject) or _NOT_THE_QUANTITY.search(clause):
         return None
-    return subject, f.unit
+    return subject, f.unit, f.after
+
+
+def _years_said(f: NarrativeFact) -> set[str]:
+    return set(re.findall(r"(20\d\d)\s*年", _CLAUSE_END.split(f.sentence[: f.offset])[-1]))
 
 
 def repeated_counts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
     """The same count said twice with different numbers (项目 5 个 … 8 个二级项目; 赔付 6.7 万人次 … 11.35 万人次)."""
-    seen: dict[tuple[str, str], NarrativeFact] = {}
-    reported: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str, str], NarrativeFact] = {}
+    reported: set[tuple[str, str, str]] = set()
     for f in ex.facts:
         if f.kind != "count" or (key := _count_key(f)) is None:
             continue
         first = seen.setdefault(key, f)
+        years, first_years = _years_said(f), _years_said(first)
+        if years and first_years and years != first_years:
+            continue  # the same words said of another year
         # within one paragraph the same words may name two things (编制 6 人 … 实有 5 人): compare across paragraphs
         if first.micros != f.micros and first.line != f.line and key not in reported:
             reported.add(key)
-            what = "、".join(x for x in key if x) or key[1]
+            what = "、".join(x for x in key[:2] if x)
             yield _finding(
                 rule,
                 "error",
@@ -537,16 +733,26 @@ _PARENTHESES = re.compile(r"（[^（）]*）|\([^()]*\)")
 _LIST_SEPARATOR = re.compile(r"、|以及")
 
 
+_JOINED_TO_LIST = re.compile(r"(?:和|及|与|以及|、|或)\s*$")
+_OPEN_ENDED = re.compile(r"(?:等|等等)\s*$")
+
+
 def listed_counts(ex: Extraction, rule: Rule) -> Iterator[Finding]:
-    """A count right after the items it counts (A以及B、C、D 3个一级指标) that differs from the number of items."""
+    """A count right after the items it counts (A以及B、C、D 3个一级指标) that differs from the number of items. A
+    count joined to the list by 和 / 、 is one more item of it (办公厅、研究室和 3 个专门委员会), not their number; a
+    list closed by 等 names some of the items, so only more items than the count contradict it."""
     for f in ex.facts:
         if f.kind != "count" or f.unit != "个" or not f.after:
             continue
         clause = _NUMBERING.sub("", _PARENTHESES.sub("", _CLAUSE_END.split(f.sentence[: f.offset])[-1]))
+        if _JOINED_TO_LIST.search(clause):
+            continue
+        open_ended = _OPEN_ENDED.search(clause) is not None
+        clause = _OPEN_ENDED.sub("", clause)
         items = [i.strip() for i in _LIST_SEPARATOR.split(clause)]
         if len(items) < 2 or not all(items) or any(re.search(r"\d", i) for i in items):
             continue
-        if len(items) != round(f.value):
+        if len(items) > round(f.value) or (len(items) != round(f.value) and not open_ended):
             yield _finding(
                 rule,
                 "error",
@@ -815,6 +1021,7 @@ CHECKS: dict[str, Callable[[Extraction, Rule], Iterator[Finding]]] = {
     "narrative_structure": structure_sums,
     "narrative_approximate": approximate_quantities,
     "narrative_running_costs": running_costs,
+    "narrative_comparison": final_versus_budget,
 }
 
 

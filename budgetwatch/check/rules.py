@@ -31,6 +31,9 @@ DOCUMENT_RELATIONS = (
     "project_names",
     "performance_blocks",
     "indicator_types",
+    "heading_years",
+    "department_headings",
+    "empty_note_with_amounts",
 )
 NARRATIVE_RELATIONS = (
     "narrative_share",
@@ -48,8 +51,12 @@ NARRATIVE_RELATIONS = (
     "narrative_structure",
     "narrative_approximate",
     "narrative_running_costs",
+    "narrative_comparison",
 )
 RELATIONS = IDENTITY_RELATIONS + DOCUMENT_RELATIONS + NARRATIVE_RELATIONS
+# what a finding rests on: exact arithmetic between cells, a statement read from the text, a list the project keeps,
+# or the document's labels, years, units and template text
+BASES = ("identity", "narrative", "reference", "layout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,7 @@ class Rule:
     relation: str
     zh: str
     en: str
+    basis: str
     table: str | None = None
     side: str | None = None
     total: str | None = None
@@ -97,6 +105,8 @@ def _cells(raw) -> tuple[CellRef, ...] | RowsRef:
 def _rule(raw: dict) -> Rule:
     if raw["relation"] not in RELATIONS:
         raise ValueError(f"rule {raw['id']}: unknown relation {raw['relation']}")
+    if raw.get("basis") not in BASES:
+        raise ValueError(f"rule {raw['id']}: basis must be one of {', '.join(BASES)}, not {raw.get('basis')!r}")
     parts = raw.get("parts")
     left = _cells(raw["left"]) if "left" in raw else None
     right = _cells(raw["right"]) if "right" in raw else None
@@ -112,6 +122,7 @@ def _rule(raw: dict) -> Rule:
         relation=raw["relation"],
         zh=raw["zh"],
         en=raw["en"],
+        basis=raw["basis"],
         table=raw.get("table"),
         side=raw.get("side"),
         total=str(raw["total"]) if raw.get("total") is not None else None,
@@ -138,6 +149,16 @@ def document_rules() -> tuple[Rule, ...]:
 
 def narrative_rules() -> tuple[Rule, ...]:
     return tuple(r for r in rules() if r.relation in NARRATIVE_RELATIONS)
+
+
+def basis_of(check_id: str) -> str:
+    """The declared basis of a rule."""
+    return _by_id()[check_id].basis
+
+
+@cache
+def _by_id() -> dict[str, Rule]:
+    return {r.id: r for r in rules()}
 
 
 @cache

@@ -114,6 +114,7 @@ def comparison_findings(graded: pl.DataFrame, items: pl.DataFrame) -> dict[str, 
                 actual=actual,
                 difference=difference,
                 locations=_locations(row, cells),
+                basis=rule.basis,
             )
         )
     return out

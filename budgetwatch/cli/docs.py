@@ -31,11 +31,14 @@ def tables_markdown() -> str:
 def rules_markdown() -> str:
     lines = [
         HEADER + "# Validation rules\n",
-        "| id | relation | category | 说明 | description |",
-        "|---|---|---|---|---|",
+        "Basis: `identity` exact arithmetic between printed cells; `narrative` a statement read from the text (an "
+        "error only where its reading is certain, a warning where it is a guess); `reference` a list the project keeps "
+        "(not being in it is at most a warning); `layout` labels, years, units, departments, template text.\n",
+        "| id | relation | basis | category | 说明 | description |",
+        "|---|---|---|---|---|---|",
     ]
     for rule in rules():
-        lines.append(f"| {rule.id} | {rule.relation} | {rule.category} | {rule.zh} | {rule.en} |")
+        lines.append(f"| {rule.id} | {rule.relation} | {rule.basis} | {rule.category} | {rule.zh} | {rule.en} |")
     return "\n".join(lines) + "\n"
 
 

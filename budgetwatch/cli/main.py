@@ -108,7 +108,7 @@ def _tables(_: argparse.Namespace) -> int:
 
 def _rules(_: argparse.Namespace) -> int:
     for rule in rules():
-        print(f"{rule.id}\t{rule.relation}\t{rule.category}\t{rule.zh}\t{rule.en}")
+        print(f"{rule.id}\t{rule.relation}\t{rule.basis}\t{rule.category}\t{rule.zh}\t{rule.en}")
     return 0
 
 

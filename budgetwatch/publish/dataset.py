@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS findings (
     sha256 VARCHAR NOT NULL, url VARCHAR NOT NULL, seq INTEGER NOT NULL, check_id VARCHAR NOT NULL,
     severity VARCHAR NOT NULL, category VARCHAR, message VARCHAR, expected VARCHAR, actual VARCHAR,
     difference VARCHAR, table_id VARCHAR, row_label VARCHAR, code VARCHAR, column_key VARCHAR, page INTEGER,
-    line INTEGER, locations JSON);
+    line INTEGER, locations JSON, basis VARCHAR);
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS basis VARCHAR;
 CREATE TABLE IF NOT EXISTS partitions (fiscal_year VARCHAR, district VARCHAR, version BIGINT NOT NULL,
     PRIMARY KEY (fiscal_year, district));
 CREATE TABLE IF NOT EXISTS documents (
@@ -142,7 +143,7 @@ def _finding_rows(sha: str, url: str, findings: list[Finding]) -> list[tuple]:
                 sha, url, seq, f.check_id, str(f.severity), f.category, f.message, f.expected, f.actual,
                 f.difference, first and first.table_id, first and first.row_label, first and first.code,
                 first and first.column, first and first.page, first and first.line,
-                json.dumps(f.to_json()["locations"], ensure_ascii=False),
+                json.dumps(f.to_json()["locations"], ensure_ascii=False), f.basis,
             )
         )  # fmt: skip
     return rows
@@ -199,7 +200,7 @@ def _replace_findings(con: duckdb.DuckDBPyConnection, sha: str, url: str, findin
     con.execute("DELETE FROM findings WHERE sha256 = ?", [sha])
     rows = _finding_rows(sha, url, findings)
     if rows:
-        con.executemany(f"INSERT INTO findings VALUES ({', '.join('?' * 17)})", rows)
+        con.executemany(f"INSERT INTO findings VALUES ({', '.join('?' * 18)})", rows)
 
 
 def publish(dataset: Dataset, ref: DocumentRef, report: DocumentReport, *, dry_run: bool = False) -> Publication:

@@ -141,7 +141,7 @@ def write_extractions(extractions: list[Extraction], out: Path) -> dict[str, Pat
 
 
 FINDING_COLUMNS = (
-    "source", "department", "fiscal_year", "kind", "check_id", "severity", "category", "message",
+    "source", "department", "fiscal_year", "kind", "check_id", "severity", "basis", "category", "message",
     "expected", "actual", "difference", "table_id", "row_label", "code", "column", "page", "line",
 )  # fmt: skip
 
@@ -161,6 +161,7 @@ def findings_frame(run: CheckRun) -> pl.DataFrame:
                     "kind": str(d.kind) if d.kind else None,
                     "check_id": f.check_id,
                     "severity": str(f.severity),
+                    "basis": f.basis,
                     "category": f.category,
                     "message": f.message,
                     "expected": f.expected,

@@ -22,6 +22,7 @@ class Code:
     valid_from: int | None
     valid_to: int | None
     aliases: tuple[str, ...]
+    confirmed: bool = True  # taken from the official code book; False: seen printed in real reports only
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -50,6 +51,7 @@ def codes() -> tuple[Code, ...]:
             valid_from=_year(row["valid_from"]),
             valid_to=_year(row["valid_to"]),
             aliases=tuple(a for a in (row.get("aliases") or "").split("|") if a),
+            confirmed=row["confirmed"] == "yes",
         )
         for row in csv.DictReader(text.splitlines())
     )

@@ -14,6 +14,7 @@ from budgetwatch.report.html import (
     STATUS_EN,
     amount,
     badge,
+    basis_label,
     e,
     message_parts,
     numbers,
@@ -212,7 +213,8 @@ def _finding_item(no: int, finding: Finding, *, anchor: bool, where: str = "") -
     ref = "" if anchor else f' <a href="#f{no}">→</a>'
     return (
         f'<li{ident} class="finding sev-{e(finding.severity)}" data-check="{e(finding.check_id)}">'
-        f"<b>{no}</b> {badge(finding.severity)} <code>{e(finding.check_id)}</code> {e(finding.category)}{ref}"
+        f"<b>{no}</b> {badge(finding.severity)} <code>{e(finding.check_id)}</code> {e(finding.category)}"
+        f"{basis_label(finding.basis)}{ref}"
         f"<div>{e(zh)}</div>"
         + (f'<div class="en">{e(en)}</div>' if en else "")
         + numbers(finding)
@@ -372,13 +374,13 @@ def _all_findings(placing: _Placing) -> list[str]:
         items = "".join(_finding_item(no, findings[no - 1], anchor=True) for no in others)
         parts.append(f'<ol class="findings">{items}</ol>')
     parts.append(
-        '<table class="summary"><thead><tr><th>#</th><th>级别</th><th>检查</th><th>类别</th><th>问题</th>'
-        "<th>位置 where</th></tr></thead><tbody>"
+        '<table class="summary"><thead><tr><th>#</th><th>级别</th><th>检查</th><th>依据 basis</th><th>类别</th>'
+        "<th>问题</th><th>位置 where</th></tr></thead><tbody>"
     )
     for no, f in enumerate(findings, start=1):
         parts.append(
             f'<tr><td><a href="#f{no}">{no}</a></td><td>{badge(f.severity)}</td><td><code>{e(f.check_id)}</code></td>'
-            f"<td>{e(f.category)}</td><td>{e(message_parts(f)[0][:160])}</td>"
+            f"<td>{basis_label(f.basis)}</td><td>{e(f.category)}</td><td>{e(message_parts(f)[0][:160])}</td>"
             f"<td>{_location_text(f, placing.first_anchor)}</td></tr>"
         )
     parts.append("</tbody></table>")

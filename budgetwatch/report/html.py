@@ -47,6 +47,17 @@ def badge(severity: Severity | str) -> str:
     return f'<span class="badge sev-{e(s)}">{e(SEVERITY_ZH.get(s, s))} {e(s)}</span>'
 
 
+BASIS_ZH = {"identity": "表内勾稽", "narrative": "文字说明", "reference": "参考清单", "layout": "版式标签"}
+
+
+def basis_label(basis: str | None) -> str:
+    """What a finding rests on, in both languages (empty when not known)."""
+    if not basis:
+        return ""
+    label = f"{e(BASIS_ZH.get(basis, basis))} · {e(basis)}"
+    return f' <span class="basis basis-{e(basis)}" data-basis="{e(basis)}">{label}</span>'
+
+
 def status_badge(status: TableStatus) -> str:
     return (
         f'<span class="status status-{STATUS_EN[status]}" data-status="{STATUS_EN[status]}">'
@@ -118,6 +129,7 @@ tr.level-类 td.label { font-weight: 600; }
 tr.level-项 td.label { padding-left: 18px; }
 tr.level-款 td.label { padding-left: 10px; }
 .badge, .status { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; white-space: nowrap; }
+.basis { display: inline-block; padding: 0 4px; border: 1px solid #bbb; border-radius: 3px; font-size: 11px; }
 .sev-error { background: var(--error-bg); color: var(--error); }
 .sev-warning { background: var(--warning-bg); color: var(--warning); }
 .sev-info, .sev-clean, .sev-other { background: var(--ok-bg); color: var(--ok); }

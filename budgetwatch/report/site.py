@@ -22,7 +22,7 @@ from budgetwatch.report.charts import key_figures, structure_svg, totals_svg
 from budgetwatch.report.document_page import SourceLink, checklist_rows, document_page, title_of
 from budgetwatch.report.exports import Exports, write_exports
 from budgetwatch.report.history import Change, changes, load_previous
-from budgetwatch.report.html import CSS, KIND_ZH, badge, e, page
+from budgetwatch.report.html import CSS, KIND_ZH, badge, basis_label, e, page
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -107,6 +107,7 @@ def _documents_table(run: CheckRun, pages: dict[int, str], links: dict[int, Sour
 
 def _by_check(run: CheckRun, pages: dict[int, str]) -> str:
     names = {r.id: (r.zh, r.en) for r in rules()}
+    bases = {r.id: r.basis for r in rules()}
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     categories: dict[str, set[str]] = defaultdict(set)
     documents: dict[str, list[int]] = defaultdict(list)
@@ -119,8 +120,8 @@ def _by_check(run: CheckRun, pages: dict[int, str]) -> str:
     if not counts:
         return '<p class="note">无问题 no findings</p>'
     out = [
-        '<table class="by-check"><thead><tr><th>检查 check</th><th>规则 rule</th><th>类别 category</th>'
-        "<th>错误 errors</th><th>警告 warnings</th><th>文档 documents</th></tr></thead><tbody>"
+        '<table class="by-check"><thead><tr><th>检查 check</th><th>规则 rule</th><th>依据 basis</th>'
+        "<th>类别 category</th><th>错误 errors</th><th>警告 warnings</th><th>文档 documents</th></tr></thead><tbody>"
     ]
     for check in sorted(counts, key=lambda c: (-counts[c]["error"], -counts[c]["warning"], c)):
         zh, en = names.get(check, ("", ""))
@@ -130,7 +131,8 @@ def _by_check(run: CheckRun, pages: dict[int, str]) -> str:
         )
         out.append(
             f'<tr data-check="{e(check)}"><td><code>{e(check)}</code></td><td>{e(zh)}<div class="note">{e(en)}</div>'
-            f"</td><td>{e(', '.join(sorted(categories[check])))}</td><td class=num>{counts[check]['error']}</td>"
+            f"</td><td>{basis_label(bases.get(check))}</td><td>{e(', '.join(sorted(categories[check])))}</td>"
+            f"<td class=num>{counts[check]['error']}</td>"
             f"<td class=num>{counts[check]['warning']}</td><td>{docs}</td></tr>"
         )
     out.append("</tbody></table>")
