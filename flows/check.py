@@ -185,7 +185,7 @@ def process_refs(
     if broken or new_problems:
         said = [f"new crawl problem: {p.district or p.source_id} ({p.source_id}): {p.url or 'the source'}: {p.error}"
                 for p in new_problems] + broken  # fmt: skip
-        return Failed(message=f"{len(said)} thing(s) broke: " + "; ".join(said), data=summary)
+        return Failed(message=f"{len(said)} thing(s) broke: " + "; ".join(said))
     return Completed(message=f"{summary['errors']['open']} errors open ({summary['errors']['new']} new)", data=summary)
 
 

@@ -5,13 +5,13 @@ and daily crawls of the sample portal served on loopback."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 import os
 import queue
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 
 import duckdb
 import httpx
