@@ -5,10 +5,7 @@ Prefect's engine then reports the same failure a second time, with a traceback o
 report is dropped here; a run that crashes keeps its traceback.
 """
 
-import atexit
-import gc
 import logging
-import typing
 
 from prefect.exceptions import FailedRun
 
@@ -20,12 +17,3 @@ class _SaidInWords(logging.Filter):
 
 
 logging.getLogger("prefect.flow_runs").addFilter(_SaidInWords())
-
-
-@atexit.register
-def _release_before_teardown() -> None:
-    """Free what a finished run leaves referenced (typing caches, cycles) while the interpreter still runs, so that
-    DuckDB's bindings find none of their objects alive at teardown and print no leak report."""
-    for clear in getattr(typing, "_cleanups", ()):
-        clear()
-    gc.collect()

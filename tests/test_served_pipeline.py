@@ -375,8 +375,7 @@ def test_a_newly_broken_link_fails_one_run_tells_the_steward_and_the_next_identi
         "run-summary"].data  # fmt: skip
 
 
-def test_serving_prints_no_leak_report_no_worker_advice_and_no_deprecation_warning(served):
+def test_serving_prints_no_worker_advice_and_no_deprecation_warning(served):
     output = "".join(served["output"])
-    assert "nanobind: leaked" not in output
     assert "start a worker" not in output
     assert "DeprecationWarning" not in output
