@@ -205,7 +205,7 @@ class _SourceCrawl:
             items = self._list_pages(column)
         except (FetchError, Refused) as exc:
             robots = exc.url.endswith("/robots.txt")  # only robots.txt was asked for: say so, not "list page"
-            self._fail(exc.url if robots else column.url, f"{'robots.txt' if robots else 'list page'}: {exc.reason}")
+            self._fail(column.url, f"{'robots.txt' if robots else 'list page'}: {exc.reason}")
             return
         if not items and not column.declared_empty:
             self._fail(column.url, "the list page yields no items (declare the column empty if it is)")
