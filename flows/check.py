@@ -1,30 +1,29 @@
-"""Flows over documents: ``check-documents`` checks local files; ``process-documents`` takes archived documents
-through extract → validate → publish → alert, each document in isolation; ``revalidate-dataset`` does the same for
-every current version in the dataset."""
+"""Flows over documents: ``check-documents`` checks local files; ``process-documents`` takes documents through
+extract → validate → publish → alert, each document in isolation; ``revalidate-dataset`` does the same for every
+current version in the dataset. ``process_refs`` is what the crawl hands its documents to."""
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from prefect import flow
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.concurrency.sync import concurrency
 from prefect.futures import PrefectFuture
-from pydantic import Field
+from prefect.states import Completed, Failed, State
+from pydantic import BaseModel, Field
 
-from budgetwatch.acquire import sources
+from budgetwatch.acquire import sources as registry_file
 from budgetwatch.acquire.docref import DocumentRef, FiscalYear, KindName, Selection, completed
 from budgetwatch.check.batch import CheckRun, DocumentReport
-from budgetwatch.errors import BudgetwatchError, DocumentError, RunIncomplete
-from budgetwatch.publish.alerts import Failure, failures
+from budgetwatch.errors import DocumentError
 from budgetwatch.publish.dataset import Dataset, Publication, current_refs
-from budgetwatch.publish.outputs import run_text, write_findings
-from budgetwatch.report import write_report
+from budgetwatch.publish.found import as_found, shown_name
+from budgetwatch.publish.ledger import Problem, findings_of_run, unfiled
+from budgetwatch.publish.outputs import run_text
 from budgetwatch.service.orchestration import DATASET_LIMIT
+from flows.run_outputs import Run, alert, artifacts, versions_of, write_run
 from tasks.documents import (
     extract_document,
     extract_reference,
@@ -33,18 +32,28 @@ from tasks.documents import (
     validate_documents,
     write_outputs,
 )
-from tasks.publishing import compose_alerts, publish_document, record_alert, send_alert
+from tasks.publishing import file_crawl_problems, file_run_findings, publish_document
 
-District = Literal[tuple(s.id for s in sources.load())]  # the registry's source ids, a dropdown in the run form
 Channel = Literal["email", "webhook"]
 
 
+class DocumentInput(BaseModel):
+    """A document to process, as the run form takes it."""
+
+    path: Annotated[str, Field(min_length=1, description="the file, on the machine the worker runs on")]
+    url: Annotated[str | None, Field(description="its source URL (its identity across versions)")] = None
+    source_id: Annotated[str | None, Field(description="its source (district) id in the registry")] = None
+    steward: Annotated[str | None, Field(description="e-mail address told of its new errors")] = None
+
+
 @flow(name="check-documents", log_prints=True)
-def check_documents(
-    paths: Annotated[list[str], Field(min_length=1, description="documents to check (PDF, Word, Excel, HTML, text)")],
-    out: Annotated[str, Field(description="folder for the tables and findings")] = "budgetwatch-out",
-) -> dict:
-    """One unreadable document never stops the others: it is reported with its reason."""
+def check_documents(paths: Annotated[list[str], Field(min_length=1)], out: str = "budgetwatch-out") -> dict:
+    """Check local files and write their tables and findings; one unreadable document never stops the others.
+
+    Args:
+        paths: documents to check (PDF, Word, Excel, HTML, text), on the machine the worker runs on
+        out: folder for the tables and findings (each run writes a folder of its own under it)
+    """
     futures = [(path, extract_document.submit(path)) for path in paths]
     extractions, unreadable = [], []
     for path, future in futures:
@@ -55,7 +64,7 @@ def check_documents(
         except Exception as exc:  # noqa: BLE001 - a crashed read of one document is reported, not fatal to the run
             unreadable.append(DocumentError(path, f"{type(exc).__name__}: {exc}"))
     run = CheckRun(reports=validate_documents(extractions), unreadable=unreadable)
-    written = write_outputs(run, out)
+    written = write_outputs(run, str(Run.start(out).folder))
     summary = run_text(run)
     create_markdown_artifact(key="check-summary", markdown=f"```\n{summary}\n```", description="budgetwatch check")
     print(summary.splitlines()[-1])
@@ -69,13 +78,15 @@ def check_documents(
 
 
 def _settle(future: PrefectFuture, ref: DocumentRef, unreadable: list[DocumentError]):
-    """The result of one document's task, or None with the reason recorded (one bad document never stops the run)."""
+    """The result of one document's task, or None with the reason recorded under the document's shown name (never
+    a path on this machine); one bad document never stops the run."""
+    name = shown_name(ref)
     try:
         return future.result()
     except DocumentError as exc:
-        unreadable.append(exc)
+        unreadable.append(DocumentError(name, exc.reason.replace(ref.path, name)))
     except Exception as exc:  # noqa: BLE001 - a crash on one document is reported with it, not fatal to the run
-        unreadable.append(DocumentError(ref.path, f"{type(exc).__name__}: {exc}"))
+        unreadable.append(DocumentError(name, f"{type(exc).__name__}: {str(exc).replace(ref.path, name)}"))
     return None
 
 
@@ -83,226 +94,186 @@ def _admitted(ref: DocumentRef, selection: Selection) -> bool:
     return selection.admits(ref.source_id, ref.department, ref.fiscal_year, ref.kind)
 
 
+def _checked(
+    refs: list[DocumentRef], selection: Selection, registry: list, refresh: bool, unreadable: list[DocumentError]
+) -> list[tuple[DocumentRef, DocumentReport]]:
+    """Hash, extract and validate each admitted document (each a task of its own, cached on the content)."""
+    refs = [r for r in refs if _admitted(r, selection)]
+    hashed = [(r, hash_document.submit(r)) for r in refs]
+    refs = [h for r, f in hashed if (h := _settle(f, r, unreadable))]
+    extracting = [(r, extract_reference.with_options(refresh_cache=refresh).submit(r)) for r in refs]
+    extracted = []
+    for ref, future in extracting:
+        if (x := _settle(future, ref, unreadable)) is not None:
+            known = completed(ref, x.document, registry)
+            extracted.append((known, as_found(x, known)))
+    validating = [(r, validate_document.with_options(refresh_cache=refresh).submit(r, x)) for r, x in extracted]
+    checked = []
+    for ref, future in validating:
+        report = _settle(future, ref, unreadable)
+        if report is not None and _admitted(ref, selection):
+            checked.append((ref, report))
+    return checked
+
+
+class Scope(BaseModel):
+    """Which open findings a run reports besides those of the documents it checked."""
+
+    selection: Selection = Field(default_factory=Selection)
+    urls: list[str] | None = None  # only these documents (None: any the selection admits)
+    crawled: list[str] = Field(default_factory=list)  # the sources a crawl covered
+    problems: list[Problem] = Field(default_factory=list)  # the problems the crawl met
+
+    def admits(self, entry) -> bool:
+        if self.urls is not None and entry.url not in self.urls:
+            return False
+        return self.selection.admits(entry.source_id, entry.department, entry.fiscal_year, entry.kind)
+
+
+def _publish_and_file(
+    run: Run, checked: list, scope: Scope, *, registry: list, dataset: str, dry_run: bool, broken: list[str]
+) -> tuple[list[Publication], list[Problem]]:
+    """Publish each document (one transaction each), then file the findings and the crawl problems in the ledgers."""
+    publications: list[Publication] = []
+    for ref, report in checked:
+        try:
+            publications.append(publish_document(ref, report, dataset, dry_run))
+        except Exception as exc:  # noqa: BLE001 - the other documents are still published; the run fails at the end
+            broken.append(f"publishing {shown_name(ref)}: {type(exc).__name__}: {exc}")
+    problems: list[Problem] = []
+    if dry_run:  # a dry run files nothing: the crawl's problems are shown as met
+        return publications, list(scope.problems)
+    try:
+        file_run_findings(dataset, run.id, versions_of(checked, run, registry), False)
+        if scope.crawled or scope.problems:
+            problems = file_crawl_problems(dataset, run.id, scope.crawled, scope.problems, False)
+    except Exception as exc:  # noqa: BLE001 - reported at the end of the run, after the other stages
+        broken.append(f"filing findings: {type(exc).__name__}: {exc}")
+    return publications, problems
+
+
 def process_refs(
     refs: list[DocumentRef],
-    selection: Selection,
+    scope: Scope,
     *,
     dataset: str,
     out: str,
     dry_run: bool = False,
     refresh: bool = False,
     channels: list[str] | None = None,
-) -> dict:
-    """Extract, validate, publish and alert for archived documents; what a crawl hands over enters here."""
-    registry = sources.load()
+    registry: list | None = None,
+) -> State:
+    """Extract, validate, publish, file in the ledgers and alert for archived documents; the run's state: Failed
+    (with what broke, in words) for a stage that broke or a crawl problem new in this run, else Completed."""
+    run = Run.start(out)
     unreadable: list[DocumentError] = []
-    refs = [r for r in refs if _admitted(r, selection)]
-    hashed = [(r, hash_document.submit(r)) for r in refs]
-    refs = [h for r, f in hashed if (h := _settle(f, r, unreadable))]
-    extracting = [(r, extract_reference.with_options(refresh_cache=refresh).submit(r)) for r in refs]
-    extracted = [(r, x) for r, f in extracting if (x := _settle(f, r, unreadable))]
-    checked: list[tuple[DocumentRef, DocumentReport]] = []
-    validating = [
-        (completed(r, x.document, registry), validate_document.with_options(refresh_cache=refresh).submit(r, x))
-        for r, x in extracted
-    ]
-    for ref, future in validating:
-        report = _settle(future, ref, unreadable)
-        if report is not None and _admitted(ref, selection):
-            checked.append((ref, report))
-    publications: list[Publication] = []
+    registry = registry or registry_file.load()
+    checked = _checked(refs, scope.selection, registry, refresh, unreadable)
     broken: list[str] = []
-    found = [f for ref, report in checked for f in failures(ref, report)]
-    with concurrency(DATASET_LIMIT, occupy=1, strict=True):  # one run writes the dataset and its ledger at a time
-        for ref, report in checked:  # one transaction a document; a failure of one is reported with it
-            try:
-                publications.append(publish_document(ref, report, dataset, dry_run))
-            except Exception as exc:  # noqa: BLE001 - the other documents are still published; the run fails at the end
-                broken.append(f"publishing {ref.path}: {type(exc).__name__}: {exc}")
-        sent = _alert(found, dataset, channels or [], dry_run, broken)
-    run = CheckRun(reports=[r for _, r in checked], unreadable=unreadable)
-    written = write_findings(run, Path(out))
-    html = _steward_report(run, checked, Path(out), broken)
-    summary = _artifacts(
-        checked,
-        publications=publications,
-        unreadable=unreadable,
-        written=written,
-        html=html,
-        dataset=dataset,
-        sent=sent,
-        dry_run=dry_run,
-    )
-    if broken:
-        raise RunIncomplete(broken)
-    return summary
+    with concurrency(DATASET_LIMIT, occupy=1, strict=True):  # one run writes the dataset and its ledgers at a time
+        publications, problems = _publish_and_file(run, checked, scope, registry=registry, dataset=dataset,
+                                                   dry_run=dry_run, broken=broken)  # fmt: skip
+        if dry_run:  # nothing was filed: the findings of the documents checked are shown as new
+            entries = [x for v in versions_of(checked, run, registry) for x in unfiled(v)]
+        else:
+            entries = _filed(dataset, run, scope, checked, registry, broken)
+        written = write_run(run, CheckRun([r for _, r in checked], unreadable), checked, entries, broken)
+        sent = alert(run, entries, problems, dataset=dataset, channels=channels or [], dry_run=dry_run, broken=broken)
+    summary = artifacts(run, checked, publications, entries, problems, unreadable=unreadable, written=written,
+                        sent=sent, dry_run=dry_run)  # fmt: skip
+    new_problems = [p for p in problems if p.state == "new"]
+    if broken or new_problems:
+        said = [f"new crawl problem: {p.district or p.source_id} ({p.source_id}): {p.url or 'the source'}: {p.error}"
+                for p in new_problems] + broken  # fmt: skip
+        return Failed(message=f"{len(said)} thing(s) broke: " + "; ".join(said))
+    return Completed(message=f"{summary['errors']['open']} errors open ({summary['errors']['new']} new)", data=summary)
 
 
-def _steward_report(
-    run: CheckRun, checked: list[tuple[DocumentRef, DocumentReport]], out: Path, broken: list[str]
-) -> Path | None:
-    """The run's HTML report from the reports already made, in a folder of its own under ``out/reports`` (a quiet day
-    does not replace an earlier report), compared with the previous run's. Documents link to their source URL."""
-    urls = {ref.path: ref.url for ref, _ in checked if ref.url and urlsplit(ref.url).scheme in ("http", "https")}
-    folders = out / "reports"
-    earlier = sorted(p for p in folders.glob("*") if (p / "check.json").is_file()) if folders.is_dir() else []
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def _filed(dataset: str, run, scope: Scope, checked: list, registry: list, broken: list[str]) -> list:  # noqa: PLR0917
+    """The run's findings from the ledger; when it cannot be read, those of the documents checked, as new."""
     try:
-        return write_report(run, folders / stamp, sources=urls, previous=earlier[-1] if earlier else None)
-    except Exception as exc:  # noqa: BLE001 - the findings are written; the run fails at the end
-        broken.append(f"writing the HTML report: {type(exc).__name__}: {exc}")
+        return findings_of_run(Dataset(Path(dataset)), run.id, scope.admits)
+    except Exception as exc:  # noqa: BLE001 - the report still shows what this run found; the run fails at the end
+        broken.append(f"reading the findings ledger: {type(exc).__name__}: {exc}")
+        return [x for v in versions_of(checked, run, registry) for x in unfiled(v)]
+
+
+def _channels(alert_channels: list[Channel] | None) -> list[str]:
+    return ["email", "webhook"] if alert_channels is None else list(alert_channels)
+
+
+def _unknown_sources(wanted: list[str], known: set[str], where: str) -> str | None:
+    unknown = [s for s in wanted if s not in known]
+    if not unknown:
         return None
-
-
-def _alert(found: list[Failure], dataset: str, channels: list[str], dry_run: bool, broken: list[str]) -> list[dict]:
-    """Send each pending message; a message that is not delivered stays pending (its failures are told next run)."""
-    if not found or not channels:
-        return []
-    try:
-        messages = compose_alerts(dataset, channels, found)
-    except Exception as exc:  # noqa: BLE001 - reported at the end of the run, after the other stages
-        broken.append(f"composing alerts: {type(exc).__name__}: {exc}")
-        return []
-    sent = []
-    for message in messages:
-        entry = {"channel": message.channel, "recipient": message.recipient or "(default recipients)",
-                 "failures": len(message.failures), "delivered": False}  # fmt: skip
-        if not dry_run:
-            try:
-                send_alert(message)
-                record_alert(dataset, message)
-                entry["delivered"] = True
-            except Exception as exc:  # noqa: BLE001 - the run fails at the end; the ledger keeps the message pending
-                broken.append(f"alert {message.channel} to {entry['recipient']}: {type(exc).__name__}: {exc}")
-        sent.append(entry)
-    return sent
-
-
-def _findings_rows(checked: list[tuple[DocumentRef, DocumentReport]], outcome: dict[str, Publication]) -> list[dict]:
-    rows = []
-    for ref, report in checked:
-        p = outcome.get(report.extraction.document.sha256)
-        for f in report.findings:
-            first = f.locations[0] if f.locations else None
-            rows.append(
-                {"document": ref.title or ref.department or ref.path, "url": ref.identity,
-                 "outcome": p.action if p else "not published", "severity": str(f.severity), "check": f.check_id,
-                 "table": first.table_id if first else None, "message": f.message.split(" | ")[0],
-                 "expected": f.expected, "printed": f.actual, "difference": f.difference,
-                 "line": first.line if first else None}
-            )  # fmt: skip
-    return rows
-
-
-def _summary_markdown(
-    checked: list, counts: tuple[Counter, Counter, Counter], unreadable: list, sent: list[dict], *, dry_run: bool
-) -> str:
-    novelty, actions, errors = counts
-    lines = [
-        f"# budgetwatch run{' (dry run: nothing published, nobody alerted)' if dry_run else ''}",
-        "",
-        "| documents | new | changed | unchanged | published | quarantined | unreadable |",
-        "|---|---|---|---|---|---|---|",
-        f"| {len(checked)} | {novelty['new']} | {novelty['changed']} | {novelty['unchanged']} | {actions['published']} "
-        f"| {actions['quarantined']} | {len(unreadable)} |",
-        "",
-        "## Errors by check",
-        "",
-        *([f"- `{check}`: {n}" for check, n in sorted(errors.items())] or ["none"]),
-        "",
-        "## Alerts",
-        "",
-        *(
-            [
-                f"- {a['channel']} to {a['recipient']}: {a['failures']} failures, "
-                f"{'delivered' if a['delivered'] else 'not sent'}"
-                for a in sent
-            ]
-            or ["none"]
-        ),
-        *(["", "## Unreadable", "", *[f"- {e}" for e in unreadable]] if unreadable else []),
-    ]
-    return "\n".join(lines)
-
-
-def _link_artifacts(dataset: str, written: Path, html: Path | None) -> None:
-    root = Dataset(Path(dataset))
-    links = {
-        "dataset-database": (root.database, "published dataset and quarantine (DuckDB)"),
-        "dataset-parquet": (root.parquet, "published dataset (Parquet by fiscal year and district)"),
-        "check-report": (written, "findings of this run (JSON)"),
-        "findings-csv": (written.with_name("findings.csv"), "findings of this run (CSV for Excel/WPS)"),
-        **({"steward-report": (html, "report of this run (HTML, opens offline)")} if html else {}),
-    }
-    for key, (path, text) in links.items():
-        create_link_artifact(key=key, link=path.resolve().as_uri(), link_text=text)
-
-
-def _artifacts(
-    checked: list[tuple[DocumentRef, DocumentReport]],
-    *,
-    publications: list[Publication],
-    unreadable: list[DocumentError],
-    written: Path,
-    html: Path | None,
-    dataset: str,
-    sent: list[dict],
-    dry_run: bool,
-) -> dict:
-    """Table of findings, markdown summary and links to the dataset and the findings files."""
-    rows = _findings_rows(checked, {p.sha256: p for p in publications})
-    create_table_artifact(key="findings", table=rows or [{"findings": "none"}], description="findings of this run")
-    novelty = Counter(p.novelty for p in publications)
-    actions = Counter(p.action for p in publications)
-    errors = Counter(f.check_id for _, r in checked for f in r.errors)
-    summary = {
-        "documents": len(checked), "unreadable": [e.source for e in unreadable],
-        "new": novelty["new"], "changed": novelty["changed"], "unchanged": novelty["unchanged"],
-        "published": actions["published"], "quarantined": actions["quarantined"],
-        "published_rows": sum(p.rows for p in publications), "errors_by_check": dict(sorted(errors.items())),
-        "alerts": sent, "dry_run": dry_run, "findings": str(written), "report": str(html) if html else None,
-    }  # fmt: skip
-    markdown = _summary_markdown(checked, (novelty, actions, errors), unreadable, sent, dry_run=dry_run)
-    create_markdown_artifact(key="run-summary", markdown=markdown, description="budgetwatch run summary")
-    _link_artifacts(dataset, written, html)
-    return summary
+    return f"{where} has no source {', '.join(unknown)}; its sources are {', '.join(sorted(known)) or 'none'}"
 
 
 @flow(name="process-documents", log_prints=True)
 def process_documents(  # noqa: PLR0917 - a flow's parameters are its run form
-    documents: Annotated[list[DocumentRef], Field(min_length=1, description="archived documents to process")],
-    districts: Annotated[list[District] | None, Field(description="only these sources (all when empty)")] = None,
-    departments: Annotated[list[str] | None, Field(description="only departments whose name has one of these")] = None,
-    fiscal_years: Annotated[list[FiscalYear] | None, Field(description="only these fiscal years")] = None,
-    kinds: Annotated[list[KindName] | None, Field(description="only budgets and/or final accounts")] = None,
-    force_refetch: Annotated[bool, Field(description="read and validate again even when the content is known")] = False,
-    dry_run: Annotated[bool, Field(description="validate only: publish nothing, alert nobody")] = False,
-    dataset: Annotated[str, Field(min_length=1, description="folder of the published dataset")] = "budgetwatch-data",
-    out: Annotated[str, Field(min_length=1, description="folder for this run's findings")] = "budgetwatch-out",
-    alert_channels: Annotated[list[Channel] | None, Field(description="channels for steward alerts")] = None,
-) -> dict:
-    """Each document is extracted, validated, published or quarantined on its own; stewards hear of new failures."""
-    selection = Selection(districts=districts or [], departments=departments or [],
+    documents: Annotated[list[DocumentInput], Field(min_length=1)],
+    sources: list[str] | None = None,
+    departments: list[str] | None = None,
+    fiscal_years: list[FiscalYear] | None = None,
+    kinds: list[KindName] | None = None,
+    force_refetch: bool = False,
+    dry_run: bool = False,
+    dataset: Annotated[str, Field(min_length=1)] = "budgetwatch-data",
+    out: Annotated[str, Field(min_length=1)] = "budgetwatch-out",
+    alert_channels: list[Channel] | None = None,
+):
+    """Extract, validate, publish or quarantine each document on its own; stewards hear of new errors.
+
+    Args:
+        documents: the documents to process: each a file on the worker's machine, with its source URL, source id
+            and steward when known
+        sources: only documents of these sources (the registry's ids, e.g. 420116); all when empty
+        departments: only departments whose name contains one of these (e.g. 医疗保障局)
+        fiscal_years: only these fiscal years
+        kinds: only budgets (budget) and/or final accounts (final_account)
+        force_refetch: read and validate again even documents whose content was checked before
+        dry_run: validate only: publish nothing, file nothing, alert nobody
+        dataset: folder of the published dataset and its ledgers
+        out: folder for the run's report and findings (each run writes a folder of its own under it)
+        alert_channels: channels to tell stewards by (email, webhook); both when empty
+    """
+    refs = [DocumentRef(**d.model_dump()) if isinstance(d, DocumentInput) else DocumentRef(**d) for d in documents]
+    known = {s.id for s in registry_file.load()} | {r.source_id for r in refs if r.source_id}
+    if problem := _unknown_sources(list(sources or []), known, "the bundled registry"):
+        return Failed(message=problem)
+    selection = Selection(districts=sources or [], departments=departments or [],
                           fiscal_years=fiscal_years or [], kinds=kinds or [])  # fmt: skip
-    channels = ["email", "webhook"] if alert_channels is None else list(alert_channels)
-    summary = process_refs(documents, selection, dataset=dataset, out=out, dry_run=dry_run, refresh=force_refetch,
-                           channels=channels)  # fmt: skip
-    print(f"{summary['documents']} documents: {summary['published']} published, {summary['quarantined']} quarantined")
-    return summary
+    urls = [r.identity for r in refs]
+    state = process_refs(refs, Scope(selection=selection, urls=urls), dataset=dataset, out=out, dry_run=dry_run,
+                         refresh=force_refetch, channels=_channels(alert_channels))  # fmt: skip
+    print(state.message)
+    return state
 
 
 @flow(name="revalidate-dataset", log_prints=True)
 def revalidate_dataset(
-    dataset: Annotated[str, Field(min_length=1, description="folder of the published dataset")] = "budgetwatch-data",
-    out: Annotated[str, Field(min_length=1, description="folder for this run's findings")] = "budgetwatch-out",
-    districts: Annotated[list[District] | None, Field(description="only these sources (all when empty)")] = None,
-    dry_run: Annotated[bool, Field(description="validate only: publish nothing, alert nobody")] = False,
-    alert_channels: Annotated[list[Channel] | None, Field(description="channels for steward alerts")] = None,
-) -> dict:
-    """Validate every current version again with today's rules (a rule change can move a document either way)."""
+    dataset: Annotated[str, Field(min_length=1)] = "budgetwatch-data",
+    out: Annotated[str, Field(min_length=1)] = "budgetwatch-out",
+    sources: list[str] | None = None,
+    dry_run: bool = False,
+    alert_channels: list[Channel] | None = None,
+):
+    """Validate every current version again with today's rules (a rule change can move a document either way).
+
+    Args:
+        dataset: folder of the published dataset and its ledgers
+        out: folder for the run's report and findings (each run writes a folder of its own under it)
+        sources: only documents of these sources (the ids the dataset holds); all when empty
+        dry_run: validate only: publish nothing, file nothing, alert nobody
+        alert_channels: channels to tell stewards by (email, webhook); both when empty
+    """
     refs = current_refs(Dataset(Path(dataset)))
     if not refs:
-        raise BudgetwatchError(f"{dataset}: the dataset holds no document to re-validate")
-    channels = ["email", "webhook"] if alert_channels is None else list(alert_channels)
-    return process_refs(refs, Selection(districts=districts or []), dataset=dataset, out=out, dry_run=dry_run,
-                        refresh=True, channels=channels)  # fmt: skip
+        return Failed(message=f"{dataset}: the dataset holds no document to validate again")
+    held = {r.source_id for r in refs if r.source_id}
+    if problem := _unknown_sources(list(sources or []), held, f"the dataset {dataset}"):
+        return Failed(message=problem)
+    state = process_refs(refs, Scope(selection=Selection(districts=sources or [])), dataset=dataset, out=out,
+                         dry_run=dry_run, refresh=True, channels=_channels(alert_channels))  # fmt: skip
+    print(state.message)
+    return state

@@ -1,6 +1,7 @@
 """Flow ``crawl-portals``: crawl the registry's portal columns, archive what is new, and take each new or changed
-report through the stages of ``process-documents``. A crawl failure fails the run at the end, after every document
-found was processed; a portal that is down fails its own source, not the others."""
+report through the stages of ``process-documents``. Crawl problems are filed in a ledger with their life cycle: a run
+fails for a problem new in it (a portal down, a new broken link, a list page that stopped listing), tells the source's
+steward once, and does not fail again while the problem merely lasts."""
 
 from __future__ import annotations
 
@@ -11,30 +12,36 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
+from prefect.states import Failed
 from pydantic import Field
 
-from budgetwatch.acquire import sources
+from budgetwatch.acquire import sources as registry_file
 from budgetwatch.acquire.archive import Archive
 from budgetwatch.acquire.crawl import SourceResult
 from budgetwatch.acquire.docref import FiscalYear, KindName, Selection
 from budgetwatch.acquire.fetch import Fetcher
-from budgetwatch.acquire.handover import ArchiveState, crawl_problems, crawl_rows, document_refs
-from budgetwatch.errors import BudgetwatchError, RunIncomplete
+from budgetwatch.acquire.handover import ArchiveState, crawl_rows, document_refs
+from budgetwatch.publish.ledger import Problem
 from budgetwatch.service.orchestration import host_limit
-from flows.check import Channel, District, process_refs
+from flows.check import Channel, Scope, process_refs
 from tasks.network import RateLimitedSession, crawl_source
 
 
-def _chosen(sources_file: str | None, wanted: list[str]) -> list[sources.Source]:
-    registry = sources.load(sources_file or None)
+def _chosen(sources_file: str | None, wanted: list[str]) -> tuple[list[registry_file.Source], list, str | None]:
+    """The sources to crawl, the whole registry, and what is wrong with the choice (None when sound)."""
+    where = sources_file or "the bundled registry (budgetwatch/data/sources.yaml)"
+    try:
+        registry = registry_file.load(sources_file or None)
+    except registry_file.RegistryError as exc:
+        return [], [], f"{where}: {exc}"
     by_id = {s.id: s for s in registry}
     unknown = [i for i in wanted if i not in by_id]
     if unknown:
-        raise BudgetwatchError(f"{sources_file or 'sources.yaml'}: no source {', '.join(unknown)}")
-    return [by_id[i] for i in wanted] if wanted else [s for s in registry if s.enabled]
+        return [], registry, f"{where} has no source {', '.join(unknown)}; its sources are {', '.join(by_id)}"
+    return ([by_id[i] for i in wanted] if wanted else [s for s in registry if s.enabled]), registry, None
 
 
-def _unlimited_hosts(source: sources.Source) -> list[str]:
+def _unlimited_hosts(source: registry_file.Source) -> list[str]:
     """The source's hosts that have no rate limit on the server (requests to them would fail, being strict)."""
     missing = []
     with get_client(sync_client=True) as client:
@@ -46,7 +53,7 @@ def _unlimited_hosts(source: sources.Source) -> list[str]:
     return missing
 
 
-def _not_limited(source: sources.Source, hosts: list[str]) -> SourceResult:
+def _not_limited(source: registry_file.Source, hosts: list[str]) -> SourceResult:
     names = ", ".join(host_limit(f"http://{h}/") for h in hosts)
     error = (f"not crawled: no rate limit {names} on the Prefect server; the deployment step "
              f"(budgetwatch.service.orchestration.prepare_server) creates them for the registry and the sources "
@@ -55,7 +62,12 @@ def _not_limited(source: sources.Source, hosts: list[str]) -> SourceResult:
     return SourceResult(source.id, source.name, source.steward, failures=[{"url": first, "error": error}])
 
 
-def _crawl_artifacts(results: list[SourceResult], before: ArchiveState, problems: list[str]) -> None:
+def problems_of(results: list[SourceResult]) -> list[Problem]:
+    """Each failure of the crawl as a problem of its source, addressed to the source's steward."""
+    return [Problem(r.source_id, f["url"], f["error"], r.name, r.steward) for r in results for f in r.failures]
+
+
+def _crawl_artifacts(results: list[SourceResult], before: ArchiveState) -> None:
     rows = crawl_rows(results, before)
     create_table_artifact(key="crawl", table=rows or [{"crawl": "nothing found"}], description="what the crawl found")
     lines = [
@@ -71,31 +83,13 @@ def _crawl_artifacts(results: list[SourceResult], before: ArchiveState, problems
             f"| {len(r.skipped)} | {len(r.refused)} | {len(r.failures)} | {r.requests} | {r.not_modified} "
             f"| {r.document_bytes} |"
         )
-    lines += ["", "## Failures", "", *([f"- {p}" for p in problems] or ["none"])]
+    lines += ["", "Which failures are new, still open or fixed: see the run summary."]
     create_markdown_artifact(key="crawl-summary", markdown="\n".join(lines), description="budgetwatch crawl")
 
 
-@flow(name="crawl-portals", log_prints=True)
-def crawl_portals(  # noqa: PLR0917 - a flow's parameters are its run form
-    districts: Annotated[list[District] | None, Field(description="sources to crawl (all enabled when empty)")] = None,
-    sources_file: Annotated[str | None, Field(description="a registry file instead of the bundled one")] = None,
-    departments: Annotated[list[str] | None, Field(description="only departments whose name has one of these")] = None,
-    fiscal_years: Annotated[list[FiscalYear] | None, Field(description="only these fiscal years")] = None,
-    kinds: Annotated[list[KindName] | None, Field(description="only budgets and/or final accounts")] = None,
-    force_refetch: Annotated[bool, Field(description="download and process again what is already known")] = False,
-    dry_run: Annotated[bool, Field(description="crawl and validate only: publish nothing, alert nobody")] = False,
-    allow_local: Annotated[bool, Field(description="let sources marked local_test reach a portal on loopback")] = False,
-    archive: Annotated[
-        str, Field(min_length=1, description="folder of the archived documents")
-    ] = "budgetwatch-archive",
-    dataset: Annotated[str, Field(min_length=1, description="folder of the published dataset")] = "budgetwatch-data",
-    out: Annotated[
-        str, Field(min_length=1, description="folder for this run's findings and report")
-    ] = "budgetwatch-out",
-    alert_channels: Annotated[list[Channel] | None, Field(description="channels for steward alerts")] = None,
-) -> dict:
-    """Crawl, then extract → validate → publish → alert each new or changed report; crawl failures fail the run."""
-    chosen = _chosen(sources_file, list(districts or []))
+def _crawl(
+    chosen: list, archive: str, force_refetch: bool, allow_local: bool
+) -> tuple[list[SourceResult], ArchiveState]:
     fetcher = Fetcher(session=RateLimitedSession())
     with Archive(Path(archive)) as store:
         before = ArchiveState.of(store)
@@ -114,20 +108,54 @@ def crawl_portals(  # noqa: PLR0917 - a flow's parameters are its run form
                 results.append(
                     SourceResult(source.id, source.name, source.steward, failures=[{"url": "", "error": error}])
                 )
-    problems = crawl_problems(results)
-    _crawl_artifacts(results, before, problems)
+    return results, before
+
+
+@flow(name="crawl-portals", log_prints=True)
+def crawl_portals(  # noqa: PLR0917 - a flow's parameters are its run form
+    sources: list[str] | None = None,
+    sources_file: str | None = None,
+    departments: list[str] | None = None,
+    fiscal_years: list[FiscalYear] | None = None,
+    kinds: list[KindName] | None = None,
+    force_refetch: bool = False,
+    dry_run: bool = False,
+    allow_local: bool = False,
+    archive: Annotated[str, Field(min_length=1)] = "budgetwatch-archive",
+    dataset: Annotated[str, Field(min_length=1)] = "budgetwatch-data",
+    out: Annotated[str, Field(min_length=1)] = "budgetwatch-out",
+    alert_channels: list[Channel] | None = None,
+):
+    """Crawl the portal columns, then extract → validate → publish → alert each new or changed report; a crawl
+    problem new in this run fails the run (after the documents found were processed), one that lasts does not.
+
+    Args:
+        sources: the sources to crawl, by id in the registry the run uses (e.g. 420116); every enabled one when empty
+        sources_file: a registry file to use instead of the bundled budgetwatch/data/sources.yaml
+        departments: only departments whose name contains one of these (e.g. 医疗保障局)
+        fiscal_years: only these fiscal years
+        kinds: only budgets (budget) and/or final accounts (final_account)
+        force_refetch: download and process again what is already known
+        dry_run: crawl and validate only: publish nothing, file nothing, alert nobody
+        allow_local: let sources marked local_test reach a portal on loopback (a test portal only)
+        archive: folder of the archived documents
+        dataset: folder of the published dataset and its ledgers
+        out: folder for the run's report and findings (each run writes a folder of its own under it)
+        alert_channels: channels to tell stewards by (email, webhook); both when empty
+    """
+    chosen, registry, wrong = _chosen(sources_file, list(sources or []))
+    if wrong:
+        return Failed(message=wrong)
+    results, before = _crawl(chosen, archive, force_refetch, allow_local)
+    _crawl_artifacts(results, before)
     refs = document_refs(results, before, force=force_refetch)
+    problems = problems_of(results)
     print(f"crawled {len(results)} sources: {len(refs)} documents to process, {len(problems)} failures")
-    selection = Selection(districts=[], departments=departments or [], fiscal_years=fiscal_years or [],
-                          kinds=kinds or [])  # fmt: skip
+    selection = Selection(districts=[r.source_id for r in results], departments=departments or [],
+                          fiscal_years=fiscal_years or [], kinds=kinds or [])  # fmt: skip
+    scope = Scope(selection=selection, crawled=[r.source_id for r in results], problems=problems)
     channels = ["email", "webhook"] if alert_channels is None else list(alert_channels)
-    try:
-        summary = process_refs(refs, selection, dataset=dataset, out=out, dry_run=dry_run, refresh=force_refetch,
-                               channels=channels)  # fmt: skip
-    except RunIncomplete as exc:
-        raise RunIncomplete(exc.failures + problems) from exc
-    summary["crawl"] = {"sources": len(results), "handed_over": len(refs), "failures": problems,
-                        "document_bytes": sum(r.document_bytes for r in results)}  # fmt: skip
-    if problems:
-        raise RunIncomplete(problems)
-    return summary
+    state = process_refs(refs, scope, dataset=dataset, out=out, dry_run=dry_run, refresh=force_refetch,
+                         channels=channels, registry=registry)  # fmt: skip
+    print(state.message)
+    return state

@@ -8,15 +8,27 @@ from pathlib import Path
 from prefect import task
 from prefect.context import TaskRunContext
 
+from budgetwatch import formats
 from budgetwatch.acquire.docref import DocumentRef, verified
 from budgetwatch.check.batch import CheckRun, DocumentReport, validate_extractions
-from budgetwatch.errors import DocumentError
+from budgetwatch.errors import DocumentError, UnsupportedFormat
 from budgetwatch.model import Extraction
+from budgetwatch.publish.found import label, picture
 from budgetwatch.publish.outputs import write_extractions, write_findings
 from budgetwatch.read.extract import extract_path
 
 
-@task(name="extract-document", task_run_name="extract {path}")
+def named(stage: str):
+    """A task run name from the document the task works on: department, year and kind, else the file name."""
+
+    def name(parameters: dict) -> str:
+        ref = parameters.get("ref")
+        return f"{stage} {label(ref)}" if isinstance(ref, DocumentRef) else f"{stage} {Path(parameters['path']).name}"
+
+    return name
+
+
+@task(name="extract-document", task_run_name=named("extract"))
 def extract_document(path: str) -> Extraction:
     """Canonical tables, line items and narrative facts of one document (raises DocumentError when unreadable)."""
     return extract_path(path)
@@ -60,7 +72,7 @@ def _by_content(stage: str):
     return key
 
 
-@task(name="hash-document", task_run_name="hash {ref.path}")
+@task(name="hash-document", task_run_name=named("hash"))
 def hash_document(ref: DocumentRef) -> DocumentRef:
     """The reference with the content hash of its file (DocumentError when unreadable or not the recorded content)."""
     return verified(ref)
@@ -68,13 +80,20 @@ def hash_document(ref: DocumentRef) -> DocumentRef:
 
 @task(
     name="extract-archived-document",
-    task_run_name="extract {ref.path}",
+    task_run_name=named("extract"),
     cache_key_fn=_by_content("extract"),
     persist_result=True,
 )
 def extract_reference(ref: DocumentRef) -> Extraction:
-    """Canonical tables of one archived document; cached on its content hash, so unchanged documents are not re-read."""
-    extraction = extract_path(ref.path)
+    """Canonical tables of one archived document; cached on its content hash, so unchanged documents are not re-read.
+    A picture that cannot be read (no OCR) is a document whose tables are image-only, not an unreadable file."""
+    try:
+        extraction = extract_path(ref.path)
+    except UnsupportedFormat as exc:
+        media_type = formats.sniff(Path(ref.path).read_bytes()[:64])
+        if media_type not in (formats.PNG, formats.JPEG) or not ref.sha256:
+            raise
+        return picture(ref, ref.sha256, media_type, exc.reason)
     if extraction.document.sha256 != ref.sha256:
         raise DocumentError(ref.path, "the file changed while it was read")
     return extraction
@@ -82,7 +101,7 @@ def extract_reference(ref: DocumentRef) -> Extraction:
 
 @task(
     name="validate-document",
-    task_run_name="validate {ref.path}",
+    task_run_name=named("validate"),
     cache_key_fn=_by_content("validate"),
     persist_result=True,
 )

@@ -142,6 +142,8 @@ def test_check_a_folder_and_write_findings_for_excel(tmp_path):
     raw = (tmp_path / "findings.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     findings = pl.read_csv(tmp_path / "findings.csv", infer_schema=False)
+    assert findings.columns[:5] == ["文档 source", "部门 department", "年度 fiscal_year", "类型 kind", "检查 check_id"]
+    findings = findings.rename({c: c.rsplit(" ", 1)[-1] for c in findings.columns})  # the English keys
     assert {"C-01", "N-01", "L-02"} <= set(findings.get_column("check_id").to_list())
     share = findings.filter(pl.col("check_id") == "N-01").row(0, named=True)
     assert (share["actual"], share["expected"]) in {("83.70%", "83.68%"), ("6.95%", "6.94%")}

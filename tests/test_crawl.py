@@ -388,3 +388,11 @@ def test_sources_crawled_in_parallel_threads_share_one_archive_and_session(porta
     assert [len(r.reports) for r in results] == [5, 2, 0]
     assert len(archive.manifest_rows()) == len(REPORTS)
     assert sum(h.path == "/robots.txt" for h in portal.hits) == 1  # the session fetched it once for all
+
+
+def test_a_robots_txt_that_cannot_be_fetched_is_named_as_such_not_as_the_list_page(portal, archive):
+    portal.faults.add("/robots.txt", *["status:500"] * 4)
+    [result] = crawl(portal, archive)
+    robots = [f for f in result.failures if f["error"].startswith("robots.txt: HTTP 500")]
+    assert robots and robots[0]["url"] == portal.base_url + "/yjs/"  # the column that could not be crawled
+    assert not any(f["error"].startswith("list page") for f in result.failures)

@@ -40,7 +40,7 @@ TRUE_ERRORS = [
     ("sh-putuo-czj-2024-final", "N-01", "71.73%", "2106.66 / 2940.05 = 71.65 %"),
     ("sh-putuo-czj-2024-final", "N-06", "0.3万元", "财政拨款收入支出决算总表 总计 2,961.68"),
     ("sh-putuo-wanli-2024-budget", "N-03", "0.53%", "(352.67 − 348.52) / 348.52 = 1.19 %"),
-    ("sh-putuo-wanli-2024-budget", "C-06", "本表为空表", "the 三公 table prints 47.91 … 443.18 under a note calling it empty"),
+    ("sh-putuo-wanli-2024-budget", "C-06", "本表为空表", "the 三公 table prints 47.91 … under a note calling it empty"),
     ("sh-putuo-shengtai-2025-final", "N-03", "2.60%", "4.68 / (185.41 − 4.68) = 2.59 %"),
     ("sh-putuo-shiquan-2026-unit-budget", "N-03", "5.40%", "(130.95 − 124.27) / 124.27 = 5.38 %"),
 ]

@@ -17,7 +17,7 @@ from budgetwatch.check.batch import check_paths
 from budgetwatch.cli.main import main
 from budgetwatch.fixtures.render_pdf import extraction_to_pdf
 from budgetwatch.model import MICROS
-from budgetwatch.publish.outputs import FINDING_COLUMNS, findings_frame
+from budgetwatch.publish.outputs import FINDING_COLUMNS, FINDING_HEADERS, findings_frame
 from budgetwatch.read import catalogue
 from budgetwatch.report import write_report
 from budgetwatch.report.history import PreviousRunError
@@ -243,7 +243,7 @@ def test_document_page_prints_to_pdf_with_its_chinese_text(run, report_dir, tmp_
 def test_findings_xlsx_and_csv_hold_the_rows_of_the_findings(run, report_dir):
     frame = findings_frame(run)
     sheet = CalamineWorkbook.from_path(report_dir / "findings.xlsx").get_sheet_by_name("findings").to_python()
-    assert tuple(sheet[0]) == FINDING_COLUMNS
+    assert tuple(sheet[0]) == tuple(FINDING_HEADERS[c] for c in FINDING_COLUMNS)  # Chinese, with the English key
     assert len(sheet) - 1 == frame.height == sum(len(r.findings) for r in run.reports)
     for got, want in zip(sheet[1:], frame.iter_rows(named=True), strict=True):
         for column, value in zip(FINDING_COLUMNS, got, strict=True):

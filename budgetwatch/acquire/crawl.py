@@ -224,7 +224,8 @@ class _SourceCrawl:
                 return
             items = self._list_pages(column)
         except (FetchError, Refused) as exc:
-            self._fail(column.url, f"list page: {exc.reason}")
+            robots = exc.url.endswith("/robots.txt")  # only robots.txt was asked for: say so, not "list page"
+            self._fail(column.url, f"{'robots.txt' if robots else 'list page'}: {exc.reason}")
             return
         if not items and not column.declared_empty:
             self._fail(column.url, "the list page yields no items (declare the column empty if it is)")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import sys
 from pathlib import Path
@@ -121,5 +122,14 @@ def main(root: str = ".") -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m budgetwatch.cli.docs [ROOT]``."""
+    p = argparse.ArgumentParser(prog="python -m budgetwatch.cli.docs",
+                                description="Write the generated reference pages (docs/tables.md, docs/rules.md) and "
+                                "the generated blocks of the README from budgetwatch's data and packages.")  # fmt: skip
+    p.add_argument("root", nargs="?", default=".", help="the checkout to write into (default: the working directory)")
+    return main(p.parse_args(argv).root)
+
+
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:]))
+    sys.exit(cli())

@@ -146,6 +146,12 @@ FINDING_COLUMNS = (
 )  # fmt: skip
 
 
+_HEADERS_ZH = ("文档", "部门", "年度", "类型", "检查", "级别", "依据", "类别", "问题", "应为", "印刷", "差额", "表",
+               "行", "科目编码", "列", "页", "行号")  # fmt: skip
+# people read the Chinese; a program finds the column by the English key after the space
+FINDING_HEADERS = {key: f"{zh} {key}" for key, zh in zip(FINDING_COLUMNS, _HEADERS_ZH, strict=True)}
+
+
 def findings_frame(run: CheckRun) -> pl.DataFrame:
     """One row per finding, located at its first cell, for stewards who work in Excel or WPS."""
     rows = []
@@ -181,8 +187,8 @@ def write_findings(run: CheckRun, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "check.json"
     path.write_text(json.dumps(run_json(run), ensure_ascii=False, indent=2), encoding="utf-8")
-    write_csv(findings_frame(run), out / "findings.csv")
+    write_csv(findings_frame(run).rename(FINDING_HEADERS), out / "findings.csv")
     return path
 
 
-__all__ = ["report_json", "run_json", "run_text", "write_extractions", "write_findings"]
+__all__ = ["FINDING_HEADERS", "report_json", "run_json", "run_text", "write_extractions", "write_findings"]

@@ -307,9 +307,24 @@ def _heading_parts(report: DocumentReport, source: SourceLink | None, index_href
         f'<p class="meta">原文 source: {origin} · sha256 <code>{e(d.sha256[:16])}</code></p>',
         f"<p>{badge('error')} {len(report.errors)} &nbsp; {badge('warning')} {len(report.warnings)} &nbsp; "
         f'<span class="note">{len(report.skipped)} 条规则未能执行 rules could not run</span></p>',
+        *_nothing_read(ex),
         '<nav class="sections"><a href="#completeness">完整性 completeness</a><a href="#tables">表格 tables</a>'
         '<a href="#narrative">说明文字 narrative</a><a href="#all-findings">全部问题 all findings</a>'
         '<a href="#skipped">未执行规则 skipped</a></nav>',
+    ]
+
+
+def _nothing_read(ex: Extraction) -> list[str]:
+    """A plain statement when not one table could be read, with the reason the tables give."""
+    if any(t.status in (TableStatus.PARSED, TableStatus.DECLARED_EMPTY) for t in ex.tables):
+        return []
+    reasons = list(dict.fromkeys(n for t in ex.tables for n in t.notes)) or [
+        "the document holds no text the standard tables could be read from (pictures only?)"
+    ]
+    return [
+        '<p class="nothing-read"><strong>未能读取任何表格 No table could be read from this document.</strong> '
+        + "；".join(e(r) for r in reasons[:3])
+        + " 以下检查无法执行 The checks of the tables could not run.</p>"
     ]
 
 
@@ -392,6 +407,9 @@ def _all_findings(placing: _Placing) -> list[str]:
 def _skipped_section(report: DocumentReport) -> list[str]:
     parts = ['<h2 id="skipped">未能执行的规则 Rules that could not run</h2>']
     if not report.skipped:
+        if not any(t.status == TableStatus.PARSED for t in report.extraction.tables):
+            return [*parts, '<p class="note">没有读到表格，表格的规则均未执行 no table was read: no rule on the tables '
+                    "could run</p>"]  # fmt: skip
         return [*parts, '<p class="note">全部规则均已执行 every rule ran</p>']
     rows = "".join(
         f"<tr><td><code>{e(s.get('check_id'))}</code></td><td>{e(s.get('reason'))}</td></tr>" for s in report.skipped

@@ -16,7 +16,7 @@ import polars as pl
 import xlsxwriter
 
 from budgetwatch.check.batch import CheckRun
-from budgetwatch.publish.outputs import findings_frame, write_extractions, write_findings
+from budgetwatch.publish.outputs import FINDING_HEADERS, findings_frame, write_extractions, write_findings
 
 _EXACT_FLOAT = 2**53
 NUMERIC_TEXT = frozenset({"amount"})  # text columns that hold exact decimals and are written as numbers
@@ -78,7 +78,7 @@ def write_xlsx(sheets: Mapping[str, pl.DataFrame], path: Path) -> Path:
 def write_exports(run: CheckRun, out: Path) -> Exports:
     """check.json, findings.csv/.xlsx, tables.xlsx and tables/*.csv (with Parquet) in ``out``."""
     write_findings(run, out)  # check.json and findings.csv
-    write_xlsx({"findings": findings_frame(run)}, out / "findings.xlsx")
+    write_xlsx({"findings": findings_frame(run).rename(FINDING_HEADERS)}, out / "findings.xlsx")
     written = write_extractions([r.extraction for r in run.reports], out / "tables")
     frames = {name: pl.read_parquet(path) for name, path in written.items()}
     write_xlsx({name: frames[name] for name in ("line_items", "tables", "documents")}, out / "tables.xlsx")

@@ -9,20 +9,21 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from budgetwatch.check.batch import CheckRun, DocumentReport
 from budgetwatch.check.rules import rules
 from budgetwatch.model import TableStatus
+from budgetwatch.publish.ledger import Entry, local_now
 from budgetwatch.publish.outputs import run_json
 from budgetwatch.report.charts import key_figures, structure_svg, totals_svg
 from budgetwatch.report.document_page import SourceLink, checklist_rows, document_page, title_of
 from budgetwatch.report.exports import Exports, write_exports
 from budgetwatch.report.history import Change, changes, load_previous
 from budgetwatch.report.html import CSS, KIND_ZH, badge, basis_label, e, page
+from budgetwatch.report.lifecycle import headline, open_count, section, tally
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -197,20 +198,29 @@ def index_page(
     exports: Exports,
     history: str,
     title: str,
+    lifecycle: str | None = None,
+    counts: tuple[str, str] | None = None,
 ) -> str:
-    errors = sum(len(r.errors) for r in run.reports)
-    warnings = sum(len(r.warnings) for r in run.reports)
+    """The entry page; ``lifecycle`` (the findings by state) and ``counts`` (open errors, open warnings) when the
+    run keeps a findings ledger, else the counts of the documents checked."""
+    if counts is None:
+        counts = (str(sum(len(r.errors) for r in run.reports)), str(sum(len(r.warnings) for r in run.reports)))
     figures = [f for r in run.reports if (f := key_figures(r.extraction)) is not None]
     charts = totals_svg(figures) + structure_svg(figures)
     parts = [
         f"<h1>{e(title)}</h1>",
-        f'<p class="meta">生成于 generated {e(datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))} · '
+        f'<p class="meta">生成于 generated {e(local_now().strftime("%Y-%m-%d %H:%M"))} (北京时间 Beijing time) · '
         f"{len(run.reports)} 份文档 documents · {len(run.unreadable)} 份无法读取 unreadable</p>",
-        f"<p>{badge('error')} {errors} &nbsp; {badge('warning')} {warnings}</p>",
-        '<nav class="sections"><a href="#documents">文档 documents</a><a href="#checks">按检查 by check</a>'
-        '<a href="#changes">变化 changes</a><a href="#figures">主要数字 key figures</a>'
-        '<a href="#exports">导出 exports</a></nav>',
-        '<h2 id="documents">文档 Documents</h2>',
+        f'<p class="totals">{badge("error")} {e(counts[0])} &nbsp; {badge("warning")} {e(counts[1])}</p>',
+        '<nav class="sections"><a href="#documents">文档 documents</a>'
+        + ('<a href="#lifecycle">问题状态 open and fixed</a>' if lifecycle is not None else "")
+        + '<a href="#checks">按检查 by check</a><a href="#changes">变化 changes</a>'
+        '<a href="#figures">主要数字 key figures</a><a href="#exports">导出 exports</a></nav>',
+    ]
+    if lifecycle is not None:
+        parts += ['<h2 id="lifecycle">问题状态 Findings: new, still open, fixed</h2>', lifecycle]
+    parts += [
+        '<h2 id="documents">本次检查的文档 Documents checked in this run</h2>',
         _documents_table(run, pages, links),
     ]
     if run.unreadable:
@@ -244,11 +254,15 @@ def write_report(
     sources: Mapping[str, str] | None = None,
     copy_sources: bool = True,
     title: str = "预决算检查报告 budgetwatch report",
+    ledger: list[Entry] | None = None,
+    page_of: Callable[[Entry], str | None] | None = None,
 ) -> Path:
     """Write the run's report into ``out_dir`` and return its entry page, ``out_dir/index.html``.
 
     previous: a previous run's report folder or check.json, to show how the counts changed.
     sources: document path (as the run names it) → source URL; documents without one are copied into documents/.
+    ledger: the run's findings with their state (new, open, fixed, withdrawn), shown first; the counts at the top
+    are then the open ones. page_of: the link from this report to the page that shows a finding's document.
     """
     out_dir = Path(out_dir)
     current = run_json(run)
@@ -265,9 +279,16 @@ def write_report(
         (out_dir / pages[n]).write_text(document_page(r, source=links[n]), encoding="utf-8")
     exports = write_exports(run, out_dir)
     index = out_dir / "index.html"
+    lifecycle, counts = None, None
+    if ledger is not None:
+        lifecycle = section(ledger, page_of or (lambda _: None))
+        errors, warnings = tally(ledger, "error"), tally(ledger, "warning")
+        counts = (f"{open_count(errors)} — {headline(ledger, 'error')}", f"{open_count(warnings)}")
     index.write_text(
-        index_page(run, pages=pages, links=links, exports=exports, history=history, title=title), encoding="utf-8"
-    )
+        index_page(run, pages=pages, links=links, exports=exports, history=history, title=title,
+                   lifecycle=lifecycle, counts=counts),
+        encoding="utf-8",
+    )  # fmt: skip
     return index
 
 

@@ -3,7 +3,9 @@
 ``prepare_server`` is the deployment step of deployments/prefect.yaml: it creates the global concurrency limits the
 flows use with ``strict=True`` (a rate limit per portal and notification host, one writer of the dataset) and the
 automation that notifies the stewards' channels of any failed or crashed flow run. ``serve`` starts a local Prefect
-server, saves the notification blocks, deploys everything (which runs ``prepare_server``) and runs a worker.
+server (its state under the data folder unless PREFECT_HOME says otherwise), serves the output folder over HTTP beside
+it (the address saved in the variable ``budgetwatch_site``, which the flows link reports with), saves the notification
+blocks, deploys everything (which runs ``prepare_server``) and runs a worker.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,15 +30,18 @@ from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.variables import Variable
 from pydantic import SecretStr
 
 from budgetwatch.acquire import sources
 from budgetwatch.errors import BudgetwatchError
 from budgetwatch.service.blocks import StewardEmail
+from budgetwatch.service.site import ReportSite
 
 WORK_POOL = "budgetwatch-process"
 DATASET_LIMIT = "budgetwatch-dataset"
 AUTOMATION = "budgetwatch-failed-flow-runs"
+SITE_VARIABLE = "budgetwatch_site"  # {"root": the served output folder, "url": its address}
 CHANNELS: dict[str, tuple[type[NotificationBlock], str]] = {
     "email": (StewardEmail, "budgetwatch-email"),
     "webhook": (CustomWebhookNotificationBlock, "budgetwatch-webhook"),
@@ -48,6 +54,15 @@ SLACK_JSON = {"text": "*{{subject}}*\n{{body}}"}
 
 class ServeError(BudgetwatchError):
     """The local Prefect server, deployment or worker could not be started (the message says which step)."""
+
+
+def site_settings() -> dict | None:
+    """The served output folder and its address, as ``serve`` saved them; None when nothing is served."""
+    try:
+        value = Variable.get(SITE_VARIABLE, default=None)
+    except Exception:  # noqa: BLE001 - no server to ask (a flow called as a function): links are left out
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def host_limit(url: str) -> str:
@@ -107,8 +122,10 @@ def _automation(blocks: dict[str, NotificationBlock]) -> Automation:
             block_document_id=block._block_document_id,
             subject="budgetwatch: flow run {{ flow_run.name }} {{ flow_run.state.name }}",
             body=(
-                "Flow run {{ flow_run.name }} of {{ flow.name }} ended {{ flow_run.state.name }}: "
-                "{{ flow_run.state.message }}\nParameters: {{ flow_run.parameters }}"
+                "The budgetwatch run {{ flow_run.name }} ({{ flow.name }}"
+                "{% if deployment %} / {{ deployment.name }}{% endif %}) ended {{ flow_run.state.name }}.\n\n"
+                "What broke: {{ flow_run.state.message }}\n\n"
+                "The run, its logs and its report: {{ flow_run|ui_url }}\n"
             ),
         )
         for block in blocks.values()
@@ -191,6 +208,38 @@ def _prefect(*args: str) -> list[str]:
     return [sys.executable, "-m", "prefect", *args]
 
 
+@dataclass(slots=True)
+class Served:
+    """What ``start`` began: the API's address, the processes, and the output folder's web server."""
+
+    api: str
+    processes: list[subprocess.Popen]
+    site: ReportSite | None = None
+
+    @property
+    def ui(self) -> str:
+        return self.api.removesuffix("/api")
+
+
+def _environment(api: str, root: Path, data: Path) -> dict[str, str]:
+    """The server's, the steps' and the worker's environment: Prefect's state under the data folder unless
+    PREFECT_HOME is set; the product's log records (crawl warnings) shipped to the run logs."""
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": api}
+    env.setdefault("PREFECT_HOME", str((data / "prefect").resolve()))
+    env.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "budgetwatch")
+    env.setdefault("BUDGETWATCH_ROOT", str(root))
+    return env
+
+
+def _step(command: list[str], root: Path, env: dict[str, str], timeout: float) -> None:
+    """A set-up step, its output kept back (Prefect's advice to start a worker is wrong here: one is started) and
+    shown only when the step fails."""
+    done = subprocess.run(command, cwd=root, env=env, check=False, timeout=timeout, capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise ServeError(f"{' '.join(command[2:])} failed with status {done.returncode}")
+
+
 def start(
     *,
     host: str = "127.0.0.1",
@@ -200,36 +249,40 @@ def start(
     root: Path | None = None,
     worker: bool = True,
     timeout: float = 120,
-) -> tuple[str, list[subprocess.Popen]]:
-    """Start a server, save the blocks, deploy everything, start a worker; the API URL and the processes started."""
+    data: Path | None = None,
+    out: Path | None = None,
+    reports: tuple[str, int] | None = ("127.0.0.1", 0),
+) -> Served:
+    """Start a server, serve ``out`` at ``reports`` (host, port; None: not served), save the blocks, deploy
+    everything, start a worker."""
     root = root or repository_root()
     port = port or _free_port()
     api = f"http://{host}:{port}/api"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": api}
-    env.setdefault("BUDGETWATCH_ROOT", str(root))
-    processes = [subprocess.Popen(_prefect("server", "start", "--host", host, "--port", str(port)), env=env)]
+    env = _environment(api, root, data or root / "budgetwatch-data")
+    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    served = Served(api, [subprocess.Popen(_prefect("server", "start", "--host", host, "--port", str(port)), env=env)])
     try:
-        _wait_healthy(api, processes[0], timeout)
+        _wait_healthy(api, served.processes[0], timeout)
+        if reports is not None:
+            served.site = ReportSite(out or root / "budgetwatch-out", *reports).start()
         with temporary_settings(updates={PREFECT_API_URL: api}):
             save_blocks(email_url, webhook_url)
-        steps = [
-            _prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"),
-            _prefect("--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"),
-        ]
-        for step in steps:
-            done = subprocess.run(step, cwd=root, env=env, check=False, timeout=timeout)
-            if done.returncode:
-                raise ServeError(f"{' '.join(step[2:])} failed with status {done.returncode}")
+            Variable.set(SITE_VARIABLE, served.site.settings() if served.site else {}, overwrite=True)
+        _step(_prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"), root, env, timeout)
+        _step(_prefect("--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"), root, env,
+              timeout)  # fmt: skip
         if worker:
-            processes.append(subprocess.Popen(_prefect("worker", "start", "--pool", WORK_POOL), cwd=root, env=env))
+            command = _prefect("worker", "start", "--pool", WORK_POOL)
+            served.processes.append(subprocess.Popen(command, cwd=root, env=env))
     except BaseException:
-        stop(processes)
+        stop(served)
         raise
-    return api, processes
+    return served
 
 
-def stop(processes: list[subprocess.Popen]) -> None:
-    """End the processes ``start`` began, newest first."""
+def stop(served: Served) -> None:
+    """End what ``start`` began, newest first."""
+    processes = served.processes
     for process in reversed(processes):
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -239,13 +292,15 @@ def stop(processes: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    if served.site:
+        served.site.stop()
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="budgetwatch serve",
-        description="Start a local Prefect server and worker, create the limits, blocks and automation of budgetwatch "
-        "and deploy deployments/prefect.yaml; Ctrl-C stops them.",
+        description="Start a local Prefect server and worker, serve the run reports over HTTP beside it, create the "
+        "limits, blocks and automation of budgetwatch and deploy deployments/prefect.yaml; Ctrl-C stops them.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address of the server (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=4200, help="port of the server and its UI (default 4200; 0: any free)")
@@ -260,6 +315,13 @@ def parser() -> argparse.ArgumentParser:
         default=os.environ.get("BUDGETWATCH_WEBHOOK_URL"),
         help="Slack-compatible webhook for steward alerts and failed runs (default $BUDGETWATCH_WEBHOOK_URL)",
     )
+    p.add_argument("--data", type=Path, help="data folder; Prefect keeps its database, results and blocks in "
+                   "DATA/prefect unless PREFECT_HOME is set (default ./budgetwatch-data of the checkout)")  # fmt: skip
+    p.add_argument("--out", type=Path, help="output folder the run reports are written under and served from "
+                   "(default ./budgetwatch-out of the checkout, where the deployments write)")  # fmt: skip
+    p.add_argument("--reports-host", default="127.0.0.1", help="address the reports are served at (default 127.0.0.1)")
+    p.add_argument("--reports-port", type=int, default=4201, help="port of the reports (default 4201; 0: any free)")
+    p.add_argument("--no-reports", action="store_true", help="serve no reports (links to them are left out)")
     p.add_argument("--no-worker", action="store_true", help="deploy only; start no worker")
     return p
 
@@ -268,23 +330,25 @@ def main(argv: list[str] | None = None) -> int:
     """``budgetwatch serve``: run until interrupted."""
     args = parser().parse_args(argv)
     try:
-        api, processes = start(
+        served = start(
             host=args.host, port=args.port, email_url=args.email_url, webhook_url=args.webhook_url,
-            worker=not args.no_worker,
+            worker=not args.no_worker, data=args.data, out=args.out,
+            reports=None if args.no_reports else (args.reports_host, args.reports_port),
         )  # fmt: skip
-    except ServeError as exc:
+    except (ServeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"budgetwatch is served: UI {api.removesuffix('/api')}, API {api}; Ctrl-C stops the server and the worker",
+    reports = f"; reports {served.site.url}" if served.site else ""
+    print(f"budgetwatch is served: UI {served.ui}; API {served.api}{reports}; Ctrl-C stops the server and the worker",
           flush=True)  # fmt: skip
     try:
-        while all(p.poll() is None for p in processes):
+        while all(p.poll() is None for p in served.processes):
             time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:
-        stop(processes)
-    failed = [p for p in processes if p.returncode not in (0, None, -signal.SIGINT)]
+        stop(served)
+    failed = [p for p in served.processes if p.returncode not in (0, None, -signal.SIGINT)]
     return 1 if failed else 0
 
 
