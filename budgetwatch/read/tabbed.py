@@ -6,8 +6,9 @@ import itertools
 import re
 
 from budgetwatch.amounts import is_amount
-from budgetwatch.labels import squeeze
+from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.read.catalogue import ColumnSpec, TableSpec
+from budgetwatch.read.codes import function_class_by_name
 from budgetwatch.read.headers import assign_mixed, header_paths, header_word, is_stub, map_header
 from budgetwatch.read.locate import Span
 from budgetwatch.read.rawrows import (
@@ -63,6 +64,7 @@ def _section_rows(
 
 
 _TOTAL_WORDS = ("合计", "总计")
+_HEADER_ROWS = 6  # how many rows a printed header may take
 
 
 def _has_amount(cells: list[str]) -> bool:
@@ -80,7 +82,9 @@ def _split_header(rows: list[tuple[int, list[str]]]) -> tuple[int, int | None]:
         words = [w for w in texts[1:] if not is_amount(w) and w not in _STUB_LEAD]
         if _has_amount(cells) or (texts and not words and (texts[0] in _TOTAL_WORDS or FUNCTION_CODE.match(texts[0]))):
             return k, None
-    return len(rows), None
+    # a grid printing no amount at all (a blank template): the body follows the last header row naming a label column
+    stubbed = [k for k, (_, cells) in enumerate(rows[:_HEADER_ROWS]) if any(c.strip() and is_stub(c) for c in cells)]
+    return (stubbed[-1] + 1 if stubbed else len(rows)), None
 
 
 def _sides(spec: TableSpec, header_rows: list[list[str]], width: int) -> list[tuple[str | None, int, int]]:
@@ -282,13 +286,29 @@ def _block_row(cells: list[str], block: tuple[str | None, int, int], positions, 
     return side, label, line_no, _cells(cells, positions, subset, covered)
 
 
+def _known_row(spec: TableSpec, label: str) -> bool:
+    """The label is, exactly, a fixed row of some side of the table or a function class."""
+    norm = normalise_label(label)
+    fixed = any(r.matches(norm) for s in spec.sides for r in s.rows)
+    return fixed or function_class_by_name(norm, exact=True) is not None
+
+
+def _continues_label(spec: TableSpec, previous: RawRow | None, label: str) -> bool:
+    """A label fragment alone on its row finishes the label above it (八、社会保障和就 / 业支出, a page between)."""
+    if previous is None or not label or _known_row(spec, previous.label):
+        return False
+    return _known_row(spec, previous.label + label)
+
+
 def _two_sided_rows(spec: TableSpec, body, head, positions, covered: dict) -> list[RawRow]:
     """Rows of each side block (收入 | 支出 [| 支出用途]); a label printed across into the next block, whose amounts
-    stand there, goes with those amounts (当年支出小计 over 功能分类 and 支出用途)."""
+    stand there, goes with those amounts (当年支出小计 over 功能分类 and 支出用途); a label broken over two rows is
+    joined."""
     width = max((len(c) for c in [*head, *(cells for _, cells in body)]), default=0)
     blocks = _sides(spec, head, width)
     line_nos = sorted({k for r in head for k, c in enumerate(r) if header_word(c) in ("行", "行次")})
-    out = []
+    out: list[RawRow] = []
+    last: dict[str | None, RawRow] = {}
     for i, cells in body:
         parts = [list(_block_row(cells, b, positions, line_nos, covered.get(i, frozenset()))) for b in blocks]
         for k in range(len(parts) - 1):
@@ -298,8 +318,12 @@ def _two_sided_rows(spec: TableSpec, body, head, positions, covered: dict) -> li
         for side, label, line_no, row_cells in parts:
             if not label and not line_no and not any(c.raw for c in row_cells):
                 continue
+            if not line_no and not any(c.raw for c in row_cells) and _continues_label(spec, last.get(side), label):
+                last[side].label += label
+                continue
             number = int(line_no) if line_no.isdigit() else None
-            out.append(RawRow(label=label, cells=row_cells, line=i, side=side, line_no=number))
+            out.append(row := RawRow(label=label, cells=row_cells, line=i, side=side, line_no=number))
+            last[side] = row
     return out
 
 
