@@ -91,6 +91,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     statement: str | None = None  # 本部门…无… sentence when present
     family: str | None = None  # the template family whose header map it was read with
+    columns: list[str] = field(default_factory=list)  # the column keys its header printed
 
 
 @dataclass(slots=True)
@@ -231,6 +232,7 @@ TABLE_SCHEMA: dict[str, pl.DataType] = {
     "last_line": pl.Int32(),
     "notes": pl.List(pl.String()),
     "family": pl.String(),
+    "columns": pl.List(pl.String()),
 }
 
 FACT_SCHEMA: dict[str, pl.DataType] = {
@@ -287,6 +289,7 @@ def tables_frame(extraction: Extraction) -> pl.DataFrame:
             "last_line": t.lines[1] if t.lines else None,
             "notes": t.notes,
             "family": t.family,
+            "columns": t.columns,
         }
         for t in extraction.tables
     ]

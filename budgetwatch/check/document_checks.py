@@ -11,6 +11,7 @@ from budgetwatch.check.rules import Rule, document_rules
 from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.model import Extraction, Finding, Location, Severity, Table, TableStatus, format_micros
 from budgetwatch.read import codes, metadata, performance_tables
+from budgetwatch.read.extract import ELSEWHERE_NOTE
 from budgetwatch.read.locate import cn_number
 from budgetwatch.read.ocr_engine import LOW_CONFIDENCE
 
@@ -46,7 +47,12 @@ def completeness(ex: Extraction, rule: Rule) -> Iterator[Finding]:
     if missing:
         names = "、".join(f"{t.table_id} {t.title}" for t in missing)
         reason = missing[0].notes[0] if missing[0].notes else ""
-        yield _finding(rule, f"{names}（{reason}）", [Location(table_id=t.table_id) for t in missing])
+        # tables the report says it publishes in another file are not missing from the disclosure, only from this file
+        elsewhere = all(any(n.startswith(ELSEWHERE_NOTE) for n in t.notes) for t in missing)
+        yield _finding(
+            rule, f"{names}（{reason}）", [Location(table_id=t.table_id) for t in missing],
+            severity="warning" if elsewhere else None,
+        )  # fmt: skip
 
 
 def unreadable_table(ex: Extraction, rule: Rule) -> Iterator[Finding]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, reduce
+from functools import reduce
 
 import numpy as np
 import polars as pl
@@ -20,7 +20,6 @@ import polars as pl
 from budgetwatch.check import kernels
 from budgetwatch.check.identity_plan import KIND_COLUMNS, TOTAL, Plan, compile_plan, kind_columns, total_row
 from budgetwatch.check.rules import Rule
-from budgetwatch.read import catalogue
 
 COMPARISON_COLUMNS: dict[str, pl.DataType] = {
     "sha256": pl.String(),
@@ -198,7 +197,7 @@ class Documents:
     status: Callable[[str, Sequence[str]], np.ndarray]  # (table, statuses) → bool per document
     condition: dict[str, np.ndarray]
     unplaced: pl.DataFrame  # (doc, table_id, instance, column): a merged source column, sums down it are unsure
-    family: np.ndarray  # each document's template family (object array; None where no table names one)
+    printed: pl.DataFrame  # (doc, table_id, instance, column): the columns each table's header printed
 
 
 def row_totals(c: Cells, table: str, side: str | None, keys: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -240,11 +239,15 @@ def documents(c: Cells, tables: pl.DataFrame, conditions: dict[str, np.ndarray])
         .explode("column")
         .unique()
     )
-    family = np.full(c.names.len(), None, dtype=object)
-    if "family" in tables.columns:
-        named = tables.filter(pl.col("family").is_not_null()).unique("sha256", keep="first").join(numbered, on="sha256")
-        family[named.get_column("doc").to_numpy()] = named.get_column("family").to_numpy()
-    return Documents(status=status, condition=conditions, unplaced=unplaced, family=family)
+    printed = pl.DataFrame(schema={"doc": pl.Int64, "table_id": pl.String, "instance": pl.String, "column": pl.String})
+    if "columns" in tables.columns:
+        printed = (
+            tables.filter(pl.col("columns").list.len() > 0)
+            .join(numbered, on="sha256")
+            .select("doc", "table_id", pl.col("instance").fill_null(""), pl.col("columns").alias("column"))
+            .explode("column")
+        )
+    return Documents(status=status, condition=conditions, unplaced=unplaced, printed=printed)
 
 
 def _blocked(k: _KindSumPlan, docs: Documents, nd: int) -> np.ndarray:
@@ -327,13 +330,7 @@ def _part_rows_needed(wanted: pl.DataFrame, rules: Sequence[Rule]) -> np.ndarray
     return needed
 
 
-@cache
-def _family_prints(family_id: str, table: str, side: str | None, columns: tuple[str, ...]) -> bool:
-    """Whether a family's header map has every column a row rule adds up: a rule written for columns another family
-    prints does not apply to tables of this one."""
-    spec = catalogue.effective_spec(table, family_id)
-    printed = spec.side(side).columns if side else spec.all_columns()
-    return set(columns) <= {c.key for c in printed}
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,18 +448,6 @@ def _row_sum_plan(plan: Plan, rules: Sequence[Rule], kinds: pl.DataFrame) -> _Ro
     )
 
 
-def _row_rules_allowed(rules: list[Rule], docs: Documents, nd: int) -> np.ndarray:
-    """documents × row rules: the rule's condition holds, and the document's family prints the rule's columns."""
-    allowed = np.ones((nd, len(rules)), bool)
-    for j, r in enumerate(rules):
-        if r.condition:
-            allowed[:, j] = docs.condition[r.condition]
-        wanted = (r.total, *(part.lstrip("-") for part in r.parts))  # type: ignore[union-attr]
-        for fam in {f for f in docs.family if f is not None and not _family_prints(f, r.table, r.side, wanted)}:
-            allowed[docs.family == fam, j] = False
-    return allowed
-
-
 def row_sums(
     c: Cells, compiled: _Compiled, docs: Documents, *, held: bool = True
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, np.ndarray, int]:
@@ -475,12 +460,15 @@ def row_sums(
     if not local.size or not c.kind.size:
         return none, none, pl.DataFrame(schema=INVOLVED), ran, 0
     n_tables = int(table_of.max(initial=0)) + 1
-    allowed = _row_rules_allowed(p.rules, docs, nd)
+    allowed = np.ones((nd, local.size), bool)
     blocked = []
     merged_tables = set(docs.unplaced.get_column("table_id").unique().to_list())
     for j, r in enumerate(p.rules):
+        if r.condition:
+            allowed[:, j] = docs.condition[r.condition]
         if r.table in merged_tables:
             blocked += [(d * n_tables + t) * local.size + j for d, t in _merged_rows(docs, r, p.codes)]
+        blocked += [(d * n_tables + t) * local.size + j for d, t in _unprinted(docs, r, p.codes)]
     arrays = (c.doc, c.kind, c.value, c.present, c.row_order)
     blocked_keys = np.unique(np.array(blocked, np.int64))
     rest = (table_of, p.ptr, p.rule_of, p.checked, p.sign, allowed, blocked_keys, n_tables, held)
@@ -528,6 +516,22 @@ def _table_instances(kinds: pl.DataFrame) -> tuple[np.ndarray, dict[int, str], d
     names = dict(zip(code.tolist(), pairs.get_column("instance").to_list(), strict=True))
     codes = dict(zip(pairs.iter_rows(), code.tolist(), strict=True))
     return code.astype(np.int64), names, codes
+
+
+def _unprinted(docs: Documents, rule: Rule, codes: dict[tuple[str, str], int]) -> list[tuple[int, int]]:
+    """(document, table code) where the table's header does not print every column this rule adds up: a rule written
+    for another template's columns does not apply there (Jiangsu's one-column 金额 tables, the 2024 Shanghai summary
+    without 基本支出)."""
+    wanted = {rule.total, *(p.lstrip("-") for p in rule.parts)}  # type: ignore[union-attr]
+    tables = docs.printed.filter(pl.col("table_id") == rule.table)
+    complete = tables.filter(pl.col("column").is_in(list(wanted))).group_by("doc", "instance").agg(pl.len().alias("n"))
+    short = (
+        tables.select("doc", "instance").unique()
+        .join(complete, on=["doc", "instance"], how="left")
+        .filter(pl.col("n").fill_null(0) < len(wanted))
+    )  # fmt: skip
+    pairs = short.select("doc", "instance").iter_rows()
+    return [(d, codes[(rule.table, i)]) for d, i in pairs if (rule.table, i) in codes]
 
 
 def _merged_rows(docs: Documents, rule: Rule, codes: dict[tuple[str, str], int]) -> list[tuple[int, int]]:

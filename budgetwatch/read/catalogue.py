@@ -175,6 +175,7 @@ class FamilyTable:
     optional: bool = False
     columns: tuple[ColumnSpec, ...] = ()
     sides: tuple[SideSpec, ...] = ()
+    expected_header: str | None = None  # a group header the family prints over the amount columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +199,7 @@ def _family(raw: dict) -> Family:
             optional=bool(t.get("optional")),
             columns=_columns(t.get("columns")),
             sides=_sides(t.get("sides")),
+            expected_header=t.get("expected_header"),
         )
         for t in raw["tables"]
     )
@@ -236,12 +238,12 @@ def effective_spec(table_id: str, family_id: str | None) -> TableSpec:
     entry = family(family_id).table(table_id) if family_id else None
     if entry is None:
         return spec
-    changes: dict = {}
+    changes: dict = {"expected_header": entry.expected_header}
     if entry.columns:
         changes["columns"] = entry.columns
     if entry.sides:
         changes["sides"] = entry.sides
-    return dataclasses.replace(spec, **changes) if changes else spec
+    return dataclasses.replace(spec, **changes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from budgetwatch import formats
@@ -61,16 +62,16 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
         return table, []
     table.notes.extend(raw.notes)
     table.statement = raw.statement
+    table.columns = list(raw.column_headers)
     amounts = [i.micros for i in items if i.micros is not None]
     if raw.statement and not any(amounts):
         table.status = TableStatus.DECLARED_EMPTY
     if raw.header_text:
-        table.notes.extend(_header_mismatches(spec.id, raw.header_text))
+        table.notes.extend(_header_mismatches(spec, raw.header_text))
     return table, items
 
 
-def _header_mismatches(table_id: str, header_text: str) -> list[str]:
-    spec = catalogue.table(table_id)
+def _header_mismatches(spec: catalogue.TableSpec, header_text: str) -> list[str]:
     if header_text and spec.expected_header and spec.expected_header not in header_text:
         return [f"header does not say {spec.expected_header}: {header_text[:80]}"]
     return []
@@ -129,12 +130,19 @@ def _expected_tables(kind: str | None, family_id: str | None, listed: list[str])
     return list(dict.fromkeys([*listed, *(table_id for table_id, _ in catalogue.expected_tables(kind, family_id))]))
 
 
-def _missing_tables(expected: list[str], found: set[str], empty_section: str | None) -> list[Table]:
-    note = (
-        f"the table part '{empty_section}' holds no table text: the tables may be published as images"
-        if empty_section
-        else "not found in the document"
-    )
+# a report that says its tables are published in another file (公开表附后, 详见附件, 另行公开)
+_ELSEWHERE = re.compile(r"(?:公开表|预算表|决算表|报表|表格)[^。；\n]{0,6}(?:附后|另附|另行公开|见附件)|详见附件")
+ELSEWHERE_NOTE = "the report says its tables are published separately"
+
+
+def _missing_tables(expected: list[str], found: set[str], empty_section: str | None, lines: list[str]) -> list[Table]:
+    elsewhere = next((line.strip() for line in lines if _ELSEWHERE.search(squeeze(line))), None) if not found else None
+    if elsewhere:
+        note = f"{ELSEWHERE_NOTE}: '{elsewhere}'"
+    elif empty_section:
+        note = f"the table part '{empty_section}' holds no table text: the tables may be published as images"
+    else:
+        note = "not found in the document"
     return [
         Table(table_id=table_id, title=catalogue.table(table_id).title, status=TableStatus.MISSING, notes=[note])
         for table_id in expected
@@ -179,7 +187,7 @@ def extract_text(
     empty_section = sections[-1].text if sections and not spans else None
     judged = str(kind) if kind and document.is_disclosure else None  # a file that is no report misses no table
     expected = _expected_tables(judged, located.family, located.listed) if document.is_disclosure else []
-    missing = _missing_tables(expected, {t.table_id for t in tables}, empty_section)
+    missing = _missing_tables(expected, {t.table_id for t in tables}, empty_section, lines)
     if image_pages:
         for table in missing:
             table.status = TableStatus.IMAGE_ONLY
