@@ -12,7 +12,7 @@ from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
 from budgetwatch.read import catalogue, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.read.canonical import raw_to_items
 from budgetwatch.read.layout_text import read_layout
-from budgetwatch.read.limits import Limits, check_size, check_zip
+from budgetwatch.read.limits import Limits, check_lines, check_size, check_text_size, check_zip
 from budgetwatch.read.locate import Span, locate_tables, table_sections
 from budgetwatch.read.office_readers import read_docx, read_excel, read_html
 from budgetwatch.read.pdf_reader import read_pdf
@@ -146,10 +146,12 @@ def extract_text(
     line_pages: list[int] | None = None,
     image_pages: list[int] | None = None,
     ocr_cells: dict[int, tuple] | None = None,
+    limits: Limits | None = None,
 ) -> Extraction:
     """Canonical extraction of one text layer (with the page of each line, for paged formats; with the recognised
     cells of lines read by OCR)."""
     lines = text.splitlines()
+    check_lines(lines, source, limits or Limits.from_env())
     spans = locate_tables(lines)
     department_lines = [s.department_line for s in spans if s.department_line]
     year = metadata.fiscal_year(text)
@@ -197,8 +199,23 @@ def extract_text(
 
 
 def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Extraction:
-    """Canonical extraction of a document given as bytes, whatever its format says it is."""
+    """Canonical extraction of a document given as bytes, whatever its format says it is. Whatever goes wrong in
+    reading it is a DocumentError naming the document and the reason."""
     limits = limits or Limits.from_env()
+    try:
+        return _extract_bytes(data, source, limits)
+    except DocumentError:
+        raise
+    except MemoryError as exc:
+        raise DocumentError(source, "ran out of memory while reading it") from exc
+    except RecursionError as exc:
+        raise DocumentError(source, "nested too deeply to be read (RecursionError)") from exc
+    except Exception as exc:  # whatever a library raises on hostile input is this document's verdict
+        reason = " ".join(str(exc).split())[:300]
+        raise DocumentError(source, f"could not be read ({type(exc).__name__}: {reason})") from exc
+
+
+def _extract_bytes(data: bytes, source: str, limits: Limits) -> Extraction:
     sha = hashlib.sha256(data).hexdigest()
     if not data:
         raise DocumentError(source, "empty file (0 bytes)")
@@ -206,6 +223,8 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
     kind = formats.sniff(data)
     if kind in (formats.DOCX, formats.XLSX):
         check_zip(data, source, limits)
+    if kind in (formats.HTML, formats.TEXT):
+        check_text_size(data, source, limits)
     if kind == formats.PDF:
         pdf = read_pdf(data, source, max_pages=limits.max_pages, max_ocr_pages=limits.max_ocr_pages)
         return extract_text(
@@ -216,20 +235,25 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
             line_pages=pdf.pages,
             image_pages=pdf.image_pages,
             ocr_cells=pdf.ocr_cells,
+            limits=limits,
         )
     if kind in (formats.PNG, formats.JPEG):
         return _extract_image(data, source, sha, kind, limits)
     if kind == formats.DOCX:
-        return extract_text("\n".join(read_docx(data, source)), source=source, sha256=sha, media_type=kind)
+        lines = read_docx(data, source, limits)
+        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, limits=limits)
     if kind in (formats.XLSX, formats.OLE):
-        lines, sheets = _read_spreadsheet(data, source, kind)
-        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, line_pages=sheets)
+        lines, sheets = _read_spreadsheet(data, source, kind, limits)
+        return extract_text(
+            "\n".join(lines), source=source, sha256=sha, media_type=kind, line_pages=sheets, limits=limits
+        )
     if kind == formats.HTML:
-        return extract_text("\n".join(read_html(data, source)), source=source, sha256=sha, media_type=kind)
+        lines = read_html(data, source, limits=limits)
+        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, limits=limits)
     if kind != formats.TEXT:
         raise UnsupportedFormat(source, f"{kind} is not a document format budgetwatch reads (sniffed from the content)")
     text = decode_text(data, source)
-    return extract_text(text, source=source, sha256=sha)
+    return extract_text(text, source=source, sha256=sha, limits=limits)
 
 
 def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits) -> Extraction:
@@ -249,10 +273,11 @@ def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits
         media_type=kind,
         line_pages=[1] * len(read),
         ocr_cells={k: line.cells for k, line in enumerate(read)},
+        limits=limits,
     )
 
 
-def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int] | None]:
+def _read_spreadsheet(data: bytes, source: str, kind: str, limits: Limits) -> tuple[list[str], list[int] | None]:
     """Lines of a spreadsheet (with the sheet of each line), or of a legacy Word-family file LibreOffice converts."""
     try:
         return read_excel(data, source)
@@ -262,14 +287,20 @@ def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], l
             raise  # a workbook calamine cannot read, and no LibreOffice to try: calamine's reason stands
     converted = legacy_office.convert(data, source)  # .doc / .wps / .et; UnsupportedFormat without LibreOffice
     if formats.sniff(converted) == formats.DOCX:
-        return read_docx(converted, source), None
+        return read_docx(converted, source, limits), None
     return read_excel(converted, source)
 
 
-def extract_path(path: str | Path) -> Extraction:
+def extract_path(path: str | Path, limits: Limits | None = None) -> Extraction:
+    """Canonical extraction of a document file, in this process (`isolation.read_document` reads one under limits)."""
     path = Path(path)
+    limits = limits or Limits.from_env()
     try:
+        if path.stat().st_size > limits.max_bytes:  # refused before it is read into memory
+            raise DocumentError(
+                str(path), f"{path.stat().st_size:,} bytes, more than the limit of {limits.max_bytes:,} (MAX_BYTES)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    return extract_bytes(data, str(path))
+    return extract_bytes(data, str(path), limits)

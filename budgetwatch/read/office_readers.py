@@ -7,10 +7,13 @@ the other positions a cell merged across columns covers in its row are marked CO
 from __future__ import annotations
 
 import io
+import math
 import re
+import zipfile
 from decimal import Decimal
 
 from budgetwatch.errors import DocumentError
+from budgetwatch.read.limits import Limits
 from budgetwatch.read.rawrows import spread
 
 _SPACE = re.compile(r"\s*\n\s*")
@@ -21,15 +24,17 @@ def _cell(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------------- Word
-def read_docx(data: bytes, source: str) -> list[str]:
+def read_docx(data: bytes, source: str, limits: Limits | None = None) -> list[str]:
     import docx  # noqa: PLC0415 - only where Word files are read
     from docx.oxml.ns import qn  # noqa: PLC0415
     from docx.table import Table  # noqa: PLC0415
     from docx.text.paragraph import Paragraph  # noqa: PLC0415
+    from lxml.etree import LxmlError  # noqa: PLC0415
 
+    limits = limits or Limits.from_env()
     try:
         document = docx.Document(io.BytesIO(data))
-    except (ValueError, KeyError, OSError) as exc:
+    except (ValueError, KeyError, OSError, LxmlError, zipfile.BadZipFile) as exc:
         raise DocumentError(source, f"not a readable Word document ({type(exc).__name__}: {exc})") from exc
     lines: list[str] = []
     for child in document.element.body.iterchildren():
@@ -38,8 +43,36 @@ def read_docx(data: bytes, source: str) -> list[str]:
             if text:
                 lines.append(text)
         elif child.tag == qn("w:tbl"):
+            _check_docx_grid(child, source, limits)
             lines.extend(_docx_table(Table(child, document)))
     return lines
+
+
+def _check_docx_grid(tbl, source: str, limits: Limits) -> None:
+    """Refuse a table whose spans make a grid beyond the cell limit, before python-docx expands it."""
+    from docx.oxml.ns import qn  # noqa: PLC0415
+
+    rows = tbl.findall(qn("w:tr"))
+    width = 0
+    for tr in rows:
+        spans = (tc.find(f"{qn('w:tcPr')}/{qn('w:gridSpan')}") for tc in tr.findall(qn("w:tc")))
+        width = max(width, sum(_int(g.get(qn("w:val")), 1) if g is not None else 1 for g in spans))
+    if len(rows) * width > limits.max_table_cells:
+        raise DocumentError(source, _too_many_cells("Word", len(rows), width, limits))
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return max(1, int(str(text).strip()))
+    except (TypeError, ValueError):
+        return default
+
+
+def _too_many_cells(kind: str, rows: int, width: int, limits: Limits) -> str:
+    return (
+        f"a {kind} table of {rows:,} rows by {width:,} columns, more than the limit of {limits.max_table_cells:,} "
+        "cells (MAX_TABLE_CELLS)"
+    )
 
 
 def _docx_table(table) -> list[str]:
@@ -71,6 +104,8 @@ def _excel_value(value) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)  # NaN or ±inf stored in a cell: text, not an amount
         number = Decimal(repr(value))
         if number == number.to_integral_value():
             return str(int(number))  # a code (208) or a whole amount
@@ -129,22 +164,28 @@ def html_encoding(data: bytes, declared: str | None = None) -> str:
     return "gb18030" if name in ("gbk", "gb2312", "gb18030", "x-gbk") else name
 
 
-def read_html(data: bytes, source: str, declared_encoding: str | None = None) -> list[str]:
+def read_html(
+    data: bytes, source: str, declared_encoding: str | None = None, limits: Limits | None = None
+) -> list[str]:
     from bs4 import BeautifulSoup  # noqa: PLC0415
 
+    limits = limits or Limits.from_env()
     encoding = html_encoding(data, declared_encoding)
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise DocumentError(source, f"HTML is not valid {encoding}") from exc
     soup = BeautifulSoup(text, "html.parser")
+    depth = _depth(soup)
+    if depth > limits.max_depth:
+        raise DocumentError(source, f"HTML nested {depth:,} elements deep, more than the limit of {limits.max_depth}")
     for tag in soup(["script", "style", "head"]):
         tag.decompose()
     lines: list[str] = []
     for element in soup.find_all(["table", "p", "h1", "h2", "h3", "h4", "div", "li"]):
         if element.name == "table":
             if element.find_parent("table") is None:
-                lines.extend(_html_table(element))
+                lines.extend(_html_table(element, source, limits))
             continue
         if element.find_parent("table") is not None or element.find(["p", "div", "table", "li"]):
             continue
@@ -154,8 +195,24 @@ def read_html(data: bytes, source: str, declared_encoding: str | None = None) ->
     return lines
 
 
-def _html_table(table) -> list[str]:
+def _depth(soup) -> int:
+    """How deep the elements of a parsed page are nested (without recursion: the depth itself may be the attack)."""
+    deepest = 0
+    stack = [(soup, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in getattr(node, "contents", ()) if hasattr(child, "contents"))
+    return deepest
+
+
+# browsers' bounds on spans (HTML standard, "algorithm for processing rows"): a rowspan also ends with its table
+MAX_COLSPAN, MAX_ROWSPAN = 1000, 65534
+
+
+def _html_table(table, source: str = "", limits: Limits | None = None) -> list[str]:
     """Rows with rowspan/colspan expanded onto the grid; a spanned cell's text stands at its first position."""
+    limits = limits or Limits.from_env()
     grid: dict[tuple[int, int], str] = {}
     width = 0
     rows = table.find_all("tr")
@@ -164,12 +221,16 @@ def _html_table(table) -> list[str]:
         for td in tr.find_all(["td", "th"], recursive=False):
             while (r, c) in grid:
                 c += 1
-            rowspan = int(td.get("rowspan", 1) or 1)
-            colspan = int(td.get("colspan", 1) or 1)
+            rowspan = min(_int(td.get("rowspan"), 1), MAX_ROWSPAN, len(rows) - r)
+            colspan = min(_int(td.get("colspan"), 1), MAX_COLSPAN)
+            if len(grid) + rowspan * colspan > limits.max_table_cells:
+                raise DocumentError(source, _too_many_cells("HTML", len(rows), max(width, c + colspan), limits))
             first = spread(_cell(td.get_text("\n")), colspan)
             for dr in range(rowspan):
                 for dc in range(colspan):
                     grid[(r + dr, c + dc)] = first[dc] if dr == 0 else ""
             c += colspan
             width = max(width, c)
+    if len(rows) * width > limits.max_table_cells:
+        raise DocumentError(source, _too_many_cells("HTML", len(rows), width, limits))
     return ["\t".join(grid.get((r, c), "") for c in range(width)) for r in range(len(rows))]
