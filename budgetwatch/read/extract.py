@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 from budgetwatch import formats
@@ -12,7 +14,15 @@ from budgetwatch.model import Document, Extraction, LineItem, Table, TableStatus
 from budgetwatch.read import catalogue, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.read.canonical import raw_to_items
 from budgetwatch.read.layout_text import read_layout
-from budgetwatch.read.limits import Limits, check_lines, check_size, check_text_size, check_zip
+from budgetwatch.read.limits import (
+    Limits,
+    check_lines,
+    check_size,
+    check_size_of,
+    check_text_size,
+    check_text_size_of,
+    check_zip,
+)
 from budgetwatch.read.locate import Span, locate_tables, table_sections
 from budgetwatch.read.office_readers import read_docx, read_excel, read_html
 from budgetwatch.read.pdf_reader import read_pdf
@@ -280,7 +290,7 @@ def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits
 def _read_spreadsheet(data: bytes, source: str, kind: str, limits: Limits) -> tuple[list[str], list[int] | None]:
     """Lines of a spreadsheet (with the sheet of each line), or of a legacy Word-family file LibreOffice converts."""
     try:
-        return read_excel(data, source)
+        return read_excel(data, source, limits)
     except DocumentError:
         workbook = legacy_office.target_format(data) == "xlsx"
         if kind != formats.OLE or (workbook and legacy_office.soffice() is None):
@@ -288,19 +298,24 @@ def _read_spreadsheet(data: bytes, source: str, kind: str, limits: Limits) -> tu
     converted = legacy_office.convert(data, source)  # .doc / .wps / .et; UnsupportedFormat without LibreOffice
     if formats.sniff(converted) == formats.DOCX:
         return read_docx(converted, source, limits), None
-    return read_excel(converted, source)
+    return read_excel(converted, source, limits)
 
 
 def extract_path(path: str | Path, limits: Limits | None = None) -> Extraction:
-    """Canonical extraction of a document file, in this process (`isolation.read_document` reads one under limits)."""
+    """Canonical extraction of a document file, in this process (`isolation.read_document` reads one under limits).
+    Only regular files are read (a device or a pipe never ends), and sizes are checked before the bytes are read."""
     path = Path(path)
     limits = limits or Limits.from_env()
     try:
-        if path.stat().st_size > limits.max_bytes:  # refused before it is read into memory
-            raise DocumentError(
-                str(path), f"{path.stat().st_size:,} bytes, more than the limit of {limits.max_bytes:,} (MAX_BYTES)"
-            )
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise DocumentError(str(path), "not a regular file (a device, pipe or socket is not read)")
+            check_size_of(status.st_size, str(path), limits)
+            head = file.read(4096)
+            if formats.sniff(head) in (formats.HTML, formats.TEXT):
+                check_text_size_of(status.st_size, str(path), limits)
+            data = head + file.read(limits.max_bytes + 1 - len(head))
     except OSError as exc:
         raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
     return extract_bytes(data, str(path), limits)

@@ -31,6 +31,7 @@ from budgetwatch.model import Extraction
 from budgetwatch.read.limits import Limits
 
 POLL_SECONDS = 0.02  # how often the reading process's memory is looked at
+STARTUP_SECONDS = 120  # a reading process imports the readers before it takes its first document
 
 
 def _reply(path: str, limits: Limits) -> tuple:
@@ -56,9 +57,11 @@ def _short(exc: BaseException) -> str:
 def _serve(connection: Connection, memory_mb: int) -> None:
     """The reading process: documents in, verdicts out, until told to stop or the parent goes away."""
     from budgetwatch import memory  # noqa: PLC0415
+    from budgetwatch.read import extract  # noqa: F401, PLC0415 - imported before the first document's clock starts
 
     memory.give_back_freed_memory()  # the resident size is what the limit watches: freed memory is returned
     _cap_address_space(memory_mb)
+    connection.send(("ready",))
     while True:
         try:
             job = connection.recv()
@@ -109,6 +112,14 @@ class _Worker:
         )
         theirs.close()
         self.connection = Connection(ours.detach())
+        if not self.connection.poll(STARTUP_SECONDS):
+            self.kill()
+            raise DocumentError("(reading process)", f"did not start within {STARTUP_SECONDS} s")
+        try:
+            self.connection.recv()
+        except (EOFError, OSError) as exc:
+            self.kill()
+            raise DocumentError("(reading process)", "ended while starting") from exc
 
     def alive(self) -> bool:
         return self.process.poll() is None

@@ -55,14 +55,22 @@ class Limits:
 
 
 def check_size(data: bytes, source: str, limits: Limits) -> None:
-    if len(data) > limits.max_bytes:
-        raise DocumentError(source, f"{len(data):,} bytes, more than the limit of {limits.max_bytes:,} (MAX_BYTES)")
+    check_size_of(len(data), source, limits)
+
+
+def check_size_of(size: int, source: str, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise DocumentError(source, f"{size:,} bytes, more than the limit of {limits.max_bytes:,} (MAX_BYTES)")
 
 
 def check_text_size(data: bytes, source: str, limits: Limits) -> None:
-    if len(data) > limits.max_text_bytes:
+    check_text_size_of(len(data), source, limits)
+
+
+def check_text_size_of(size: int, source: str, limits: Limits) -> None:
+    if size > limits.max_text_bytes:
         raise DocumentError(
-            source, f"{len(data):,} bytes of text, more than the limit of {limits.max_text_bytes:,} (MAX_TEXT_BYTES)"
+            source, f"{size:,} bytes of text, more than the limit of {limits.max_text_bytes:,} (MAX_TEXT_BYTES)"
         )
 
 

@@ -58,7 +58,7 @@ def _check_docx_grid(tbl, source: str, limits: Limits) -> None:
         spans = (tc.find(f"{qn('w:tcPr')}/{qn('w:gridSpan')}") for tc in tr.findall(qn("w:tc")))
         width = max(width, sum(_int(g.get(qn("w:val")), 1) if g is not None else 1 for g in spans))
     if len(rows) * width > limits.max_table_cells:
-        raise DocumentError(source, _too_many_cells("Word", len(rows), width, limits))
+        raise DocumentError(source, _too_many_cells("Word table", len(rows), width, limits))
 
 
 def _int(text: str | None, default: int) -> int:
@@ -70,7 +70,7 @@ def _int(text: str | None, default: int) -> int:
 
 def _too_many_cells(kind: str, rows: int, width: int, limits: Limits) -> str:
     return (
-        f"a {kind} table of {rows:,} rows by {width:,} columns, more than the limit of {limits.max_table_cells:,} "
+        f"a {kind} of {rows:,} rows by {width:,} columns, more than the limit of {limits.max_table_cells:,} "
         "cells (MAX_TABLE_CELLS)"
     )
 
@@ -116,8 +116,9 @@ def _excel_value(value) -> str:
     return _cell(str(value))
 
 
-def read_excel(data: bytes, source: str) -> tuple[list[str], list[int]]:
+def read_excel(data: bytes, source: str, limits: Limits | None = None) -> tuple[list[str], list[int]]:
     """Lines of every sheet; the 'page' of a line is its sheet's number."""
+    limits = limits or Limits.from_env()
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError  # noqa: PLC0415
 
     try:
@@ -130,6 +131,11 @@ def read_excel(data: bytes, source: str) -> tuple[list[str], list[int]]:
     pages: list[int] = []
     for number, name in enumerate(book.sheet_names, start=1):
         sheet = book.get_sheet_by_name(name)
+        # the grid read starts at A1 (skip_empty_area=False): its size is that of the used range's far corner
+        if sheet.total_height * sheet.total_width > limits.max_table_cells:
+            raise DocumentError(
+                source, _too_many_cells(f"sheet '{name}'", sheet.total_height, sheet.total_width, limits)
+            )
         rows = sheet.to_python(skip_empty_area=False)
         across: dict[int, list[tuple[int, int]]] = {}  # row → (first column, width) of its cells merged across
         for (r0, c0), (_, c1) in sheet.merged_cell_ranges or ():
@@ -170,11 +176,7 @@ def read_html(
     from bs4 import BeautifulSoup  # noqa: PLC0415
 
     limits = limits or Limits.from_env()
-    encoding = html_encoding(data, declared_encoding)
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise DocumentError(source, f"HTML is not valid {encoding}") from exc
+    text = _html_text(data, source, html_encoding(data, declared_encoding))
     soup = BeautifulSoup(text, "html.parser")
     depth = _depth(soup)
     if depth > limits.max_depth:
@@ -193,6 +195,17 @@ def read_html(
         if text:
             lines.append(text)
     return lines
+
+
+def _html_text(data: bytes, source: str, encoding: str) -> str:
+    """The page decoded with its declared encoding; when that fails (GBK labelled UTF-8, or the reverse, or a name
+    no codec has), with UTF-8 or GB18030, whichever decodes it cleanly."""
+    for candidate in dict.fromkeys((encoding, "utf-8", "gb18030")):
+        try:
+            return data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise DocumentError(source, f"HTML is neither valid {encoding} nor UTF-8 nor GB18030")
 
 
 def _depth(soup) -> int:
@@ -224,7 +237,7 @@ def _html_table(table, source: str = "", limits: Limits | None = None) -> list[s
             rowspan = min(_int(td.get("rowspan"), 1), MAX_ROWSPAN, len(rows) - r)
             colspan = min(_int(td.get("colspan"), 1), MAX_COLSPAN)
             if len(grid) + rowspan * colspan > limits.max_table_cells:
-                raise DocumentError(source, _too_many_cells("HTML", len(rows), max(width, c + colspan), limits))
+                raise DocumentError(source, _too_many_cells("HTML table", len(rows), max(width, c + colspan), limits))
             first = spread(_cell(td.get_text("\n")), colspan)
             for dr in range(rowspan):
                 for dc in range(colspan):
@@ -232,5 +245,5 @@ def _html_table(table, source: str = "", limits: Limits | None = None) -> list[s
             c += colspan
             width = max(width, c)
     if len(rows) * width > limits.max_table_cells:
-        raise DocumentError(source, _too_many_cells("HTML", len(rows), width, limits))
+        raise DocumentError(source, _too_many_cells("HTML table", len(rows), width, limits))
     return ["\t".join(grid.get((r, c), "") for c in range(width)) for r in range(len(rows))]
