@@ -29,6 +29,7 @@ class Limits:
     max_ocr_pages: int = 50  # scanned pages read by OCR (seconds each); 0 turns OCR off, later ones stay image_only
     max_text_bytes: int = 16 * 2**20  # a text layer or HTML page larger than this is not read (real ones: < 2 MB)
     max_line_chars: int = 20_000  # a line of text longer than this is not a line of a report
+    max_lines: int = 500_000  # nor a text layer of more lines than this (2,000 pages of 250 lines)
     max_depth: int = 200  # HTML elements nested deeper than this
     max_table_cells: int = 200_000  # an HTML or Word table whose spans make more grid cells than this
     read_seconds: int = 300  # one document's reading, wall clock
@@ -46,6 +47,7 @@ class Limits:
             max_ocr_pages=_env("MAX_OCR_PAGES", default.max_ocr_pages),
             max_text_bytes=_env("MAX_TEXT_BYTES", default.max_text_bytes),
             max_line_chars=_env("MAX_LINE_CHARS", default.max_line_chars),
+            max_lines=_env("MAX_LINES", default.max_lines),
             max_depth=_env("MAX_DEPTH", default.max_depth),
             max_table_cells=_env("MAX_TABLE_CELLS", default.max_table_cells),
             read_seconds=_env("READ_SECONDS", default.read_seconds),
@@ -75,7 +77,12 @@ def check_text_size_of(size: int, source: str, limits: Limits) -> None:
 
 
 def check_lines(lines: list[str], source: str, limits: Limits) -> None:
-    """Refuse a text layer with a line no report has: the table and narrative readers work line by line."""
+    """Refuse a text layer with a line no report has, or more lines than any has: the table and narrative readers
+    work line by line."""
+    if len(lines) > limits.max_lines:
+        raise DocumentError(
+            source, f"{len(lines):,} lines of text, more than the limit of {limits.max_lines:,} (MAX_LINES)"
+        )
     for number, line in enumerate(lines, start=1):
         if len(line) > limits.max_line_chars:
             raise DocumentError(

@@ -79,8 +79,9 @@ def _docx_table(table) -> list[str]:
     """python-docx repeats a merged cell at every grid position it covers: keep its text at the first only."""
     out = []
     above: list = []
+    row_cells: list = []
     for row in table.rows:
-        cells = list(row.cells)
+        cells = row_cells = _row_cells(row._tr, table, row_cells)
         texts: list[str] = []
         first = ""  # the text of the cell last started in this row
         for k, cell in enumerate(cells):
@@ -94,6 +95,22 @@ def _docx_table(table) -> list[str]:
         above = [c._tc for c in cells]
         out.append("\t".join(texts))
     return out
+
+
+def _row_cells(tr, table, above: list) -> list:
+    """A row's cell at each grid position it fills, as python-docx's `row.cells` gives them, with a cell that
+    continues a vertical merge taken from the row above (already resolved) instead of by python-docx's walk up the
+    whole merge for each such cell, which takes time quadratic in the merge's length."""
+    from docx.table import _Cell  # noqa: PLC0415
+
+    cells: list = []
+    for tc in tr.tc_lst:
+        span = tc.grid_span
+        if tc.vMerge == "continue" and len(cells) < len(above):
+            cells.extend(above[len(cells) : len(cells) + span])
+        else:
+            cells.extend([_Cell(tc, table)] * span)
+    return cells
 
 
 # --------------------------------------------------------------------------------------------------------------- Excel
@@ -177,10 +194,12 @@ def read_html(
 
     limits = limits or Limits.from_env()
     text = _html_text(data, source, html_encoding(data, declared_encoding))
+    if _tag_depth(text) > limits.max_depth:  # the parser would build the whole tree first, slowly
+        raise DocumentError(source, f"HTML nested more than {limits.max_depth} elements deep (MAX_DEPTH)")
     soup = BeautifulSoup(text, "html.parser")
     depth = _depth(soup)
     if depth > limits.max_depth:
-        raise DocumentError(source, f"HTML nested {depth:,} elements deep, more than the limit of {limits.max_depth}")
+        raise DocumentError(source, f"HTML nested {depth:,} elements deep, more than {limits.max_depth} (MAX_DEPTH)")
     for tag in soup(["script", "style", "head"]):
         tag.decompose()
     lines: list[str] = []
@@ -206,6 +225,55 @@ def _html_text(data: bytes, source: str, encoding: str) -> str:
         except (UnicodeDecodeError, LookupError):
             continue
     raise DocumentError(source, f"HTML is neither valid {encoding} nor UTF-8 nor GB18030")
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)[^>]*?(/?)>|<!--.*?-->", re.S)
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "basefont",
+        "frame",
+        "isindex",
+        "keygen",
+    ]
+)
+
+
+def _tag_depth(text: str) -> int:
+    """How deep the parser will nest the page's elements, read from its tags as html.parser and BeautifulSoup pair
+    them (a closing tag closes the innermost open element of its name and those inside it; one with no open element
+    of its name is ignored)."""
+    stack: list[str] = []
+    open_names: dict[str, int] = {}
+    deepest = 0
+    for m in _TAG.finditer(text):
+        closing, name, self_closing = m.group(1), (m.group(2) or "").lower(), m.group(3)
+        if not name or name in _VOID or self_closing:
+            continue
+        if not closing:
+            stack.append(name)
+            open_names[name] = open_names.get(name, 0) + 1
+            deepest = max(deepest, len(stack))
+        elif open_names.get(name):
+            while stack:
+                top = stack.pop()
+                open_names[top] -= 1
+                if top == name:
+                    break
+    return deepest
 
 
 def _depth(soup) -> int:
