@@ -228,28 +228,8 @@ def _html_text(data: bytes, source: str, encoding: str) -> str:
 
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][^\s/>]*)[^>]*?(/?)>|<!--.*?-->", re.S)
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-        "basefont",
-        "frame",
-        "isindex",
-        "keygen",
-    ]
-)
+_VOID = frozenset(("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr", "basefont", "frame", "isindex", "keygen"))  # fmt: skip
 
 
 def _tag_depth(text: str) -> int:
