@@ -52,7 +52,10 @@ def target(url: str) -> Target:
     """The scheme, host and port a request for `url` will connect to; UnsafeURL when that is not certain."""
     if _UNUSUAL_AUTHORITY.search(url.split("://", 1)[-1]) or url != url.strip():
         raise UnsafeURL("the URL's host part holds a space, control character or backslash")
-    mine = urlsplit(url)
+    try:
+        mine = urlsplit(url)
+    except ValueError as exc:
+        raise UnsafeURL(f"the URL cannot be parsed ({exc})") from exc
     if mine.scheme not in ("http", "https"):
         raise UnsafeURL(f"scheme {mine.scheme or '(none)'!r} is not http(s)")
     if "@" in mine.netloc:

@@ -207,16 +207,16 @@ def decode_html(content: bytes, content_type: str | None = None, configured: str
 
 
 def garble_score(text: str) -> float:
-    """The share of a text's ideographs that are not common Chinese (outside GB2312) or are replacement or private-use
-    characters: UTF-8 read as GBK gives rare ideographs, GBK read as UTF-8 gives replacement characters. 0 for text
-    that reads as Chinese (or has no ideographs)."""
+    """The share of a text's ideographs that are not common Chinese (outside GB2312), counting replacement,
+    private-use and accented Latin letters as garbled too: UTF-8 read as GBK gives rare ideographs, GBK read as UTF-8
+    replacement characters, UTF-8 read as Latin-1 accented letters. 0 for text that reads as Chinese."""
     seen = odd = 0
     for char in text:
         if "\u3400" <= char <= "\u9fff":
             seen += 1
             odd += not _in_gb2312(char)
-        elif char == "\ufffd" or "\ue000" <= char <= "\uf8ff":
-            seen += 1
+        elif char == "\ufffd" or "\ue000" <= char <= "\uf8ff" or "\u00c0" <= char <= "\u00ff":
+            seen += 1  # replacement, private-use, and Latin-1 letters (UTF-8 read as Latin-1: 'æ\x9d\x83')
             odd += 1
     return odd / seen if seen else 0.0
 
@@ -319,7 +319,7 @@ class Fetcher:
         and 429 with backoff (honouring Retry-After) until the deadline (`until`, a time.monotonic() value, when
         sooner than this fetcher's own); an https URL that cannot be reached is tried over http when the source
         allows it. Raises Refused or FetchError; 304 comes back as a Response."""
-        guard.check(url)
+        checked = guard.check(url)  # the one lookup of this request's first connection
         ends = time.monotonic() + self.deadline
         wanted = _Wanted(
             etag, last_modified, min_interval, max_bytes or self.max_bytes, frozenset(accept_errors),
@@ -329,23 +329,25 @@ class Fetcher:
         if url.startswith("https://") and host in self._http_only:
             url = "http://" + url[len("https://") :]
         try:
-            return self._get_following(url, guard, wanted)
+            return self._get_following(url, guard, wanted, checked)
         except FetchError as exc:
             if not (http_fallback and url.startswith("https://") and exc.status is None and not exc.final):
                 raise
-            response = self._get_following("http://" + url[len("https://") :], guard, wanted)
+            fallback = "http://" + url[len("https://") :]
+            response = self._get_following(fallback, guard, wanted, guard.check(fallback))
             with self._lock:
                 self._http_only.add(host)
             return response
 
-    def _get_following(self, url: str, guard: Guard, wanted: _Wanted) -> Response:
+    def _get_following(self, url: str, guard: Guard, wanted: _Wanted, checked: Checked) -> Response:
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._get_with_retries(url, guard, wanted)
+            response = self._get_with_retries(url, guard, wanted, checked)
             if response.status in (301, 302, 303, 307, 308) and "location" in response.headers:
                 target = urljoin(url, response.headers["location"])
-                reason = guard.reason_to_refuse(target)
-                if reason:
-                    raise Refused(target, f"redirect from {url}: {reason}")
+                try:
+                    checked = guard.check(target)
+                except Refused as exc:
+                    raise Refused(target, f"redirect from {url}: {exc.reason}") from None
                 url = target
                 continue
             if response.status >= 400 and response.status not in wanted.accept_errors:
@@ -353,7 +355,9 @@ class Fetcher:
             return response
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
 
-    def _get_with_retries(self, url: str, guard: Guard, wanted: _Wanted) -> Response:
+    def _get_with_retries(self, url: str, guard: Guard, wanted: _Wanted, checked: Checked) -> Response:
+        """The request, tried again after timeouts, resets and 5xx; it connects to the addresses checked for it (looked
+        up again only when the lookup itself failed)."""
         headers = {}
         if wanted.etag:
             headers["If-None-Match"] = wanted.etag
@@ -364,7 +368,9 @@ class Fetcher:
             self._wait_turn(host, wanted.min_interval)
             status, delay = None, None
             try:
-                response = self._get_once(url, guard.check(url), headers, wanted)
+                if checked.lookup_error and attempt:
+                    checked = guard.check(url)
+                response = self._get_once(url, checked, headers, wanted)
             except _Transient as exc:
                 reason = exc.reason
             else:

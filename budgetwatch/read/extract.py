@@ -307,7 +307,8 @@ def extract_path(path: str | Path, limits: Limits | None = None) -> Extraction:
     path = Path(path)
     limits = limits or Limits.from_env()
     try:
-        with path.open("rb") as file:
+        # opened without waiting (a pipe would wait for a writer), then refused unless it is a regular file
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
             status = os.fstat(file.fileno())
             if not stat.S_ISREG(status.st_mode):
                 raise DocumentError(str(path), "not a regular file (a device, pipe or socket is not read)")

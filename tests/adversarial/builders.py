@@ -88,10 +88,12 @@ def zipped(members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> 
     return buffer.getvalue()
 
 
-def docx(body: bytes, *, prolog: bytes = b'<?xml version="1.0" encoding="UTF-8"?>', extra=None) -> bytes:
+def docx(
+    body: bytes, *, prolog: bytes = b'<?xml version="1.0" encoding="UTF-8"?>', extra=None, stored: bool = False
+) -> bytes:
     document = prolog + b"<w:document " + W + b"><w:body>" + body + b"</w:body></w:document>"
     members = {"[Content_Types].xml": CONTENT_TYPES_DOCX, "_rels/.rels": RELS_DOCX, "word/document.xml": document}
-    return zipped({**members, **(extra or {})})
+    return zipped({**members, **(extra or {})}, method=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
 
 
 def paragraph(text: str) -> bytes:
@@ -125,7 +127,9 @@ R = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 S = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 
-def xlsx(sheet_data: bytes, *, extra_sheet: bytes = b"", prolog: bytes = b"", strings: bytes | None = None) -> bytes:
+def xlsx(
+    sheet_data: bytes, *, extra_sheet: bytes = b"", prolog: bytes = b"", strings: bytes | None = None, stored=False
+) -> bytes:
     """A one-sheet workbook whose <sheetData> holds `sheet_data` (and `extra_sheet` after it, e.g. merged cells)."""
     workbook = b"<workbook " + S + b' xmlns:r="' + R + b'"><sheets><sheet name="S1" sheetId="1" r:id="rId1"/>'
     workbook += b"</sheets></workbook>"
@@ -146,7 +150,7 @@ def xlsx(sheet_data: bytes, *, extra_sheet: bytes = b"", prolog: bytes = b"", st
     }
     if strings is not None:
         members["xl/sharedStrings.xml"] = strings
-    return zipped(members)
+    return zipped(members, method=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
 
 
 def cell(ref: str, value: str, kind: str = "n") -> bytes:
