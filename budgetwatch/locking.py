@@ -49,7 +49,7 @@ def exclusive(lock_file: Path, what: str, timeout: float | None = None) -> Itera
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
                     raise Busy(
-                        f"{what} is in use by another process (pid {holder}); waited {timeout:.0f} s for it "
+                        f"{what} is in use by another process (pid {holder}); waited {timeout:g} s for it "
                         f"(BUDGETWATCH_LOCK_TIMEOUT). Try again when that process has finished."
                     ) from None
                 time.sleep(POLL_SECONDS)

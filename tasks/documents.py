@@ -13,13 +13,14 @@ from budgetwatch.check.batch import CheckRun, DocumentReport, validate_extractio
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction
 from budgetwatch.publish.outputs import write_extractions, write_findings
-from budgetwatch.read.extract import extract_path
+from budgetwatch.read.isolation import read_document
 
 
 @task(name="extract-document", task_run_name="extract {path}")
 def extract_document(path: str) -> Extraction:
-    """Canonical tables, line items and narrative facts of one document (raises DocumentError when unreadable)."""
-    return extract_path(path)
+    """Canonical tables, line items and narrative facts of one document, read in a child process under the limits
+    (raises DocumentError when unreadable)."""
+    return read_document(path)
 
 
 @task(name="validate-documents")
@@ -74,7 +75,7 @@ def hash_document(ref: DocumentRef) -> DocumentRef:
 )
 def extract_reference(ref: DocumentRef) -> Extraction:
     """Canonical tables of one archived document; cached on its content hash, so unchanged documents are not re-read."""
-    extraction = extract_path(ref.path)
+    extraction = read_document(ref.path)
     if extraction.document.sha256 != ref.sha256:
         raise DocumentError(ref.path, "the file changed while it was read")
     return extraction

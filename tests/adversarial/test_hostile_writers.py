@@ -67,10 +67,15 @@ def _python(script: str, *args: str, **options) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", script, *map(str, args)], cwd=ROOT, text=True, **options)
 
 
-def _publish_one(root: Path, tag: str) -> None:
+def _checked(tag: str):
     data = (SAMPLE.read_text(encoding="utf-8") + f"\n备注 {tag}\n").encode()
     [report] = validate_extractions([extract_bytes(data, f"{tag}.txt")])
-    publish(Dataset(root), DocumentRef(path=f"{tag}.txt", url=f"http://x/{tag}", source_id="420116"), report)
+    return report
+
+
+def _publish_one(root: Path, tag: str, report=None) -> None:
+    ref = DocumentRef(path=f"{tag}.txt", url=f"http://x/{tag}", source_id="420116")
+    publish(Dataset(root), ref, report or _checked(tag))
 
 
 def test_two_publishers_on_one_dataset_take_turns_and_lose_nothing(tmp_path):
@@ -113,15 +118,15 @@ def test_a_reader_holding_the_archive_manifest_blocks_no_crawl(tmp_path):
 def test_a_writer_waits_for_its_turn_and_says_who_holds_it_when_it_does_not_come(tmp_path, monkeypatch):
     # writers-wait-then-say-who-holds-it
     root = tmp_path / "data"
+    refused, waited = _checked("refused"), _checked("waited")
     holder = _python(HOLDER, root / ".dataset.duckdb.lock", 3, stdout=subprocess.PIPE)
     assert holder.stdout.readline().strip() == "held"
     monkeypatch.setenv("BUDGETWATCH_LOCK_TIMEOUT", "0.5")
-    with pytest.raises(
-        DatasetError, match=rf"dataset .*dataset\.duckdb is in use by another process \(pid {holder.pid}\)"
-    ):
-        _publish_one(root, "refused")
+    busy = rf"dataset .*dataset\.duckdb is in use by another process \(pid {holder.pid}\); waited 0\.5 s"
+    with pytest.raises(DatasetError, match=busy):
+        _publish_one(root, "refused", refused)
     monkeypatch.setenv("BUDGETWATCH_LOCK_TIMEOUT", "60")
-    _publish_one(root, "waited")  # waits until the holder lets go
+    _publish_one(root, "waited", waited)  # waits until the holder lets go
     assert holder.wait(30) == 0
     assert [v["url"] for v in versions(Dataset(root))] == ["http://x/waited"]
 
