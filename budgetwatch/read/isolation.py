@@ -4,8 +4,10 @@ Whatever a document holds (a page tree that contains itself, a decompression bom
 ends, a library that crashes), its reading ends as an Extraction or as a DocumentError naming the file and the reason,
 and the process that asked is unharmed. A reading process serves one document after another; it is stopped (SIGKILL)
 when a document takes longer than `read_seconds` or more than `read_memory_mb` of resident memory, and a fresh one
-serves the next document. Its address space is capped as well, so a single huge allocation fails inside it (a
-MemoryError, reported) rather than after it.
+serves the next document. Its address space is capped as well (at a multiple of the limit), so a single huge
+allocation fails inside it (a MemoryError, reported) rather than after it. A document that runs out of memory in a
+process that had read others first is read once more in a fresh one, so that what earlier documents left behind is
+never held against it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from budgetwatch.read.limits import Limits
 
 POLL_SECONDS = 0.02  # how often the reading process's memory is looked at
 STARTUP_SECONDS = 120  # a reading process imports the readers before it takes its first document
+ADDRESS_SPACE_FACTOR = 3
 
 
 def _reply(path: str, limits: Limits) -> tuple:
@@ -80,9 +83,11 @@ def _serve(connection: Connection, memory_mb: int) -> None:
 
 
 def _cap_address_space(memory_mb: int) -> None:
-    """Virtual memory capped at what is mapped now plus the limit: an allocation beyond it fails at once."""
+    """Virtual memory capped at what is mapped now plus three times the limit: a single allocation far beyond the
+    limit fails at once, before the resident size could be seen. (Not tighter: OCR's runtime reserves about 1.5 GB of
+    address space to use a third of it.)"""
     mapped = _status_kib(os.getpid(), "VmSize") * 1024
-    cap = mapped + memory_mb * 2**20
+    cap = mapped + ADDRESS_SPACE_FACTOR * memory_mb * 2**20
     with contextlib.suppress(ValueError, OSError):  # a lower hard limit already applies
         resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
 
@@ -105,6 +110,7 @@ class _Worker:
 
     def __init__(self, memory_mb: int):
         self.memory_mb = memory_mb
+        self.served = 0
         ours, theirs = socket.socketpair()
         command = [sys.executable, "-m", "budgetwatch.read.isolation", str(theirs.fileno()), str(memory_mb)]
         self.process = subprocess.Popen(
@@ -139,6 +145,7 @@ class _Worker:
 
     def read(self, path: str, limits: Limits) -> tuple:
         """The reading process's reply, or a ('killed', reason) when it broke a limit or died."""
+        self.served += 1
         self.connection.send((path, limits))
         deadline = time.monotonic() + limits.read_seconds
         ceiling = limits.read_memory_mb * 1024
@@ -173,10 +180,10 @@ class _Pool:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
 
-    def take(self, memory_mb: int) -> _Worker:
+    def take(self, memory_mb: int, *, fresh: bool = False) -> _Worker:
         with self._lock:
             for k, worker in enumerate(self._idle):
-                if worker.memory_mb == memory_mb and worker.alive():
+                if not fresh and worker.memory_mb == memory_mb and worker.alive():
                     return self._idle.pop(k)
         return _Worker(memory_mb)
 
@@ -208,7 +215,12 @@ def read_document(path: str | Path, limits: Limits | None = None) -> Extraction:
 
         return extract_path(path, limits)
     worker = _POOL.take(limits.read_memory_mb)
+    fresh = worker.served == 0
     reply = worker.read(path, limits)
+    if not fresh and _memory(reply):
+        worker.kill()
+        worker = _POOL.take(limits.read_memory_mb, fresh=True)
+        reply = worker.read(path, limits)
     if reply[0] == "ok":
         _POOL.give_back(worker, limits)
         return reply[1]
@@ -221,6 +233,10 @@ def read_document(path: str | Path, limits: Limits | None = None) -> Extraction:
         worker.kill()
         raise DocumentError(path, reply[2])
     raise DocumentError(path, f"not read: {reply[1]}")
+
+
+def _memory(reply: tuple) -> bool:
+    return reply[0] == "memory" or (reply[0] == "killed" and "READ_MEMORY_MB" in reply[1])
 
 
 def read_documents(

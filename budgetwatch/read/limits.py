@@ -1,6 +1,6 @@
 """Caps on what one document may cost to read; each can be set in the environment (BUDGETWATCH_…).
 
-The defaults suit a machine of 2 cores and a few GB: a document may take 300 s and 1 GiB of memory to read (the
+The defaults suit a machine of 2 cores and a few GB: a document may take 300 s and 1.25 GiB of memory to read (the
 reading runs in a child process that is stopped when it goes beyond either), and the limits on sizes, lines, nesting
 and table cells keep ordinary hostile shapes from getting anywhere near them.
 """
@@ -33,7 +33,7 @@ class Limits:
     max_depth: int = 200  # HTML elements nested deeper than this
     max_table_cells: int = 200_000  # an HTML or Word table whose spans make more grid cells than this
     read_seconds: int = 300  # one document's reading, wall clock
-    read_memory_mb: int = 1024  # one document's reading, resident memory of the reading process
+    read_memory_mb: int = 1280  # one document's reading, resident memory of the reading process (OCR needs ~1 GB)
     isolate: bool = True  # read each document in a child process (the time and memory limits need one)
 
     @classmethod
