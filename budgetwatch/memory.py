@@ -41,13 +41,23 @@ def keep_freed_memory() -> dict[str, bool]:
     return {"polars": polars, "glibc": _glibc()}
 
 
+def give_back_freed_memory() -> bool:
+    """glibc's defaults again (freed blocks over 128 KiB returned at once), for a process whose resident size is
+    watched, such as the one that reads a document under a memory limit."""
+    return _mallopt(128 * 1024, 128 * 1024)
+
+
 def _glibc() -> bool:
+    return _mallopt(MMAP_THRESHOLD, TRIM_THRESHOLD)
+
+
+def _mallopt(mmap_threshold: int, trim_threshold: int) -> bool:
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
         )
     except (OSError, AttributeError):
         return False

@@ -15,7 +15,7 @@ from budgetwatch.errors import DocumentError, UnsupportedFormat
 from budgetwatch.model import Extraction
 from budgetwatch.publish.found import label, picture
 from budgetwatch.publish.outputs import write_extractions, write_findings
-from budgetwatch.read.extract import extract_path
+from budgetwatch.read.isolation import read_document
 
 
 def named(stage: str):
@@ -30,8 +30,9 @@ def named(stage: str):
 
 @task(name="extract-document", task_run_name=named("extract"))
 def extract_document(path: str) -> Extraction:
-    """Canonical tables, line items and narrative facts of one document (raises DocumentError when unreadable)."""
-    return extract_path(path)
+    """Canonical tables, line items and narrative facts of one document, read in a child process under the limits
+    (raises DocumentError when unreadable)."""
+    return read_document(path)
 
 
 @task(name="validate-documents")
@@ -88,7 +89,7 @@ def extract_reference(ref: DocumentRef) -> Extraction:
     """Canonical tables of one archived document; cached on its content hash, so unchanged documents are not re-read.
     A picture that cannot be read (no OCR) is a document whose tables are image-only, not an unreadable file."""
     try:
-        extraction = extract_path(ref.path)
+        extraction = read_document(ref.path)
     except UnsupportedFormat as exc:
         media_type = formats.sniff(Path(ref.path).read_bytes()[:64])
         if media_type not in (formats.PNG, formats.JPEG) or not ref.sha256:

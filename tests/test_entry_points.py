@@ -11,7 +11,7 @@ import pytest
 from .conftest import ROOT
 
 MODULES = ["budgetwatch.cli.main", "budgetwatch.cli.docs", "budgetwatch.fixtures.sample_portal",
-           "budgetwatch.service.orchestration"]  # fmt: skip
+           "budgetwatch.service.orchestration", "budgetwatch.read.isolation"]  # fmt: skip
 
 
 def test_the_list_holds_every_module_that_runs_as_a_program():

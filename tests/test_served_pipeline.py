@@ -30,6 +30,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
 from budgetwatch.acquire.archive import Archive
 from budgetwatch.fixtures.sample_portal import serve_sample_portal
+from budgetwatch.locking import exclusive
 from budgetwatch.publish.dataset import Dataset, versions
 
 from .conftest import ROOT
@@ -51,6 +52,7 @@ def served(tmp_path_factory):
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
         "BUDGETWATCH_ROOT": str(ROOT),
+        "BUDGETWATCH_LOCK_TIMEOUT": "2",  # a publisher waits this long for another's turn to end
     }
     env.pop("PREFECT_API_URL", None)
     with SmtpSink() as smtp, WebhookSink() as hook:
@@ -168,7 +170,8 @@ def test_rerun_with_nothing_new_publishes_nothing_and_alerts_nobody(served, work
 def test_a_crash_before_publishing_loses_nothing_and_the_rerun_publishes_once(served, workspace):
     corrected = [{"path": str(workspace["fixed"]), "url": HS_URL, "steward": STEWARD_B}]
     database = Dataset(workspace["dataset"]).database
-    with duckdb.connect(str(database)) as holder:  # another process holds the dataset: publishing cannot start
+    # another process holds the dataset's writing turn: publishing waits for it, then gives up
+    with exclusive(database.with_name(f".{database.name}.lock"), "the test"), duckdb.connect(str(database)) as holder:
         crashed = _run(workspace, corrected)
         assert crashed.state.is_failed()
         assert "publishing" in crashed.state.message and "dataset.duckdb" in crashed.state.message

@@ -1,5 +1,8 @@
 """The archive of fetched documents: files stored by their sha256 (never under a server-chosen name) and a manifest in
-DuckDB with every version of every URL, and the validators (ETag, Last-Modified) that make a re-crawl cost only 304s."""
+DuckDB with every version of every URL, and the validators (ETag, Last-Modified) that make a re-crawl cost only 304s.
+
+Several processes may crawl into one archive at once: the manifest is opened for each operation only, under a lock
+the others wait for (`budgetwatch.locking`), so two crawls take turns instead of one dying on DuckDB's own lock."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from budgetwatch import formats
+from budgetwatch.locking import exclusive, writable
 
 _EXTENSIONS = {
     formats.PDF: ".pdf",
@@ -107,13 +113,19 @@ class Archive:
         self.root = Path(root).resolve()  # report paths stay valid whatever the working directory
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         self.manifest = Path(manifest) if manifest else self.root / "manifest.duckdb"
-        self._db = duckdb.connect(str(self.manifest))
-        self._db.execute(_SCHEMA)
         self._lock = threading.Lock()
+        with self._db() as db:
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The manifest, this thread's and this process's alone until the block ends."""
+        lock_file = self.manifest.with_name(f".{self.manifest.name}.lock")
+        with self._lock, exclusive(lock_file, f"the archive manifest {self.manifest}"), writable(self.manifest) as db:
+            yield db
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Nothing is held between operations; kept so that an Archive can be used as a context manager."""
 
     def __enter__(self) -> Archive:
         return self
@@ -146,8 +158,8 @@ class Archive:
 
     def latest(self, url: str) -> Stored | None:
         """The newest version of a document URL, when its file is still in the archive."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db() as db:
+            row = db.execute(
                 "SELECT url, version, sha256, path, media_type, etag, last_modified FROM documents "
                 "WHERE url = ? ORDER BY version DESC LIMIT 1",
                 [url],
@@ -156,8 +168,8 @@ class Archive:
         return stored if stored and stored.path.exists() else None
 
     def versions(self, url: str) -> list[Stored]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._db() as db:
+            rows = db.execute(
                 "SELECT url, version, sha256, path, media_type, etag, last_modified FROM documents "
                 "WHERE url = ? ORDER BY version",
                 [url],
@@ -169,25 +181,25 @@ class Archive:
         has this hash, or another URL already gave these bytes (a re-publication); changed: the URL's file differs
         from its newest version (a new version is kept beside the old)."""
         digest, relative, media_type = self.put(data)
-        with self._lock:
-            previous = self._db.execute(
+        with self._db() as db:
+            previous = db.execute(
                 "SELECT version, sha256 FROM documents WHERE url = ? ORDER BY version DESC LIMIT 1", [url]
             ).fetchone()
             if previous and previous[1] == digest:
-                self._db.execute(
+                db.execute(
                     "UPDATE documents SET fetched_at = ?, etag = ?, last_modified = ?, headers = ? "
                     "WHERE url = ? AND version = ?",
                     [_now(), headers.get("etag"), headers.get("last-modified"), json.dumps(headers), url, previous[0]],
                 )
                 status, same_as = "unchanged", None
             else:
-                other = self._db.execute(
+                other = db.execute(
                     "SELECT url FROM documents WHERE sha256 = ? AND url <> ? ORDER BY fetched_at LIMIT 1",
                     [digest, url],
                 ).fetchone()
                 status = "changed" if previous else "unchanged" if other else "new"
                 same_as = other[0] if other and not previous else None
-                self._db.execute(
+                db.execute(
                     "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         url,
@@ -217,16 +229,16 @@ class Archive:
 
     def manifest_rows(self) -> list[dict]:
         """Every archived version, oldest first (for reports and tests)."""
-        with self._lock:
-            cursor = self._db.execute("SELECT * FROM documents ORDER BY fetched_at, url, version")
+        with self._db() as db:
+            cursor = db.execute("SELECT * FROM documents ORDER BY fetched_at, url, version")
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # list and article pages (kept so that a 304 still gives their links) --------------------------------------
     def page(self, url: str) -> tuple[bytes, str | None, str | None] | None:
         """A page's stored body and validators (ETag, Last-Modified)."""
-        with self._lock:
-            row = self._db.execute("SELECT sha256, etag, last_modified FROM pages WHERE url = ?", [url]).fetchone()
+        with self._db() as db:
+            row = db.execute("SELECT sha256, etag, last_modified FROM pages WHERE url = ?", [url]).fetchone()
         if not row:
             return None
         found = list((self.root / "objects" / row[0][:2]).glob(f"{row[0]}.*"))
@@ -234,8 +246,8 @@ class Archive:
 
     def record_page(self, url: str, data: bytes, headers: dict[str, str]) -> None:
         digest, _, _ = self.put(data)
-        with self._lock:
-            self._db.execute(
+        with self._db() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     url,

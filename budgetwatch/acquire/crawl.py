@@ -4,14 +4,17 @@ source, the reports found, the items skipped (with the reason), the links refuse
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from budgetwatch import formats
 from budgetwatch.acquire.archive import Archive, Description
 from budgetwatch.acquire.classify import Classification, classify, every_department
-from budgetwatch.acquire.fetch import Fetcher, FetchError, Guard, Refused, Response, decode_html
+from budgetwatch.acquire.fetch import Fetcher, FetchError, Guard, Refused, Response, decode_html, garbled
 from budgetwatch.acquire.portal_pages import (
     Article,
     Link,
@@ -29,6 +32,12 @@ log.addHandler(
     logging.NullHandler()
 )  # shown where the application configures logging (Prefect, a CLI -v), not by default
 _NOT_NAMED = "the department is not named"
+# one source's crawl, wall clock: past it the source stops, its failure says so, and the other sources go on
+SOURCE_DEADLINE = float(os.environ.get("BUDGETWATCH_SOURCE_DEADLINE") or 3600)
+
+
+class _OutOfTime(Exception):
+    """A source's crawl went past its deadline (not a BudgetwatchError: it ends the source, not one item)."""
 
 
 @dataclass(slots=True)
@@ -135,6 +144,7 @@ class _SourceCrawl:
             restricted_to=() if every_department(source.departments) else tuple(source.departments),
         )
         self._seen_documents: set[str] = set()
+        self.until = time.monotonic() + SOURCE_DEADLINE
 
     def _fail(self, url: str, error: str) -> None:
         log.warning("%s: failure: %s: %s", self.source.id, url, error)
@@ -145,7 +155,11 @@ class _SourceCrawl:
         self.result.refused.append({"url": url, "reason": reason})
 
     # HTTP ---------------------------------------------------------------------------------------------------------
-    def _get(self, url: str, etag: str | None, last_modified: str | None, accept_errors=()) -> Response:
+    def _get(
+        self, url: str, etag: str | None, last_modified: str | None, accept_errors=(), max_bytes: int | None = None
+    ) -> Response:
+        if time.monotonic() > self.until:
+            raise _OutOfTime(f"not finished within {SOURCE_DEADLINE:.0f} s (BUDGETWATCH_SOURCE_DEADLINE)")
         self.result.requests += 1  # counted when asked for, answered or not
         response = self.fetcher.get(
             url,
@@ -155,6 +169,8 @@ class _SourceCrawl:
             min_interval=self.source.min_interval,
             http_fallback=self.source.http_fallback,
             accept_errors=accept_errors,
+            max_bytes=max_bytes,
+            until=self.until,
         )
         self.result.not_modified += response.not_modified
         return response
@@ -162,7 +178,8 @@ class _SourceCrawl:
     def _page(self, url: str, accept_errors=()) -> Response:
         """A list or article page (or robots.txt), revalidated against the archived copy."""
         kept = None if self.force else self.archive.page(url)
-        response = self._get(url, kept[1] if kept else None, kept[2] if kept else None, accept_errors)
+        validators = (kept[1], kept[2]) if kept else (None, None)
+        response = self._get(url, *validators, accept_errors, max_bytes=self.fetcher.max_page_bytes)
         if response.not_modified:
             if not kept:
                 raise FetchError(url, "304 Not Modified to a request that asked for the full page")
@@ -229,6 +246,10 @@ class _SourceCrawl:
             return
         if not items and not column.declared_empty:
             self._fail(column.url, "the list page yields no items (declare the column empty if it is)")
+            return
+        titles = [item.text for item in items if item.text]
+        if titles and all(garbled(title) for title in titles):
+            self._fail(column.url, "every title on the list page is garbled: its encoding is wrong (set `encoding`)")
             return
         for item in items:
             try:
@@ -384,23 +405,43 @@ def crawl_sources(
     force_refetch: bool = False,
     allow_local: bool = False,
     session: Fetcher | None = None,
+    on_result: Callable[[SourceResult], None] | None = None,
+    workers: int = 1,
 ) -> list[SourceResult]:
     """Crawl each enabled source's columns and archive what is new. A source that fails (a portal down, a list page
-    with no items) fails alone; the others are still crawled. `allow_local` lets sources marked `local_test` reach
-    loopback; `force_refetch` ignores the archived validators (full downloads)."""
+    with no items, its deadline passed, anything unexpected) fails alone; the others are still crawled, `workers` at
+    a time. `on_result` is given each source's result as soon as it is done. `allow_local` lets sources marked
+    `local_test` reach loopback; `force_refetch` ignores the archived validators (full downloads)."""
     fetcher = session or Fetcher()
-    results = []
-    for source in sources:
-        if not source.enabled:
-            continue
-        crawl = _SourceCrawl(source, archive, fetcher, force=force_refetch, allow_local=allow_local)
-        for problem in source.problems:
-            crawl._fail("", f"configuration: {problem}")
-        if not source.problems:
-            for column in source.columns:
-                crawl.crawl_column(column)
-        results.append(crawl.result)
-    return results
+    enabled = [s for s in sources if s.enabled]
+
+    def one(source: Source) -> SourceResult:
+        result = _crawl_one(source, archive, fetcher, force=force_refetch, allow_local=allow_local)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    if workers <= 1 or len(enabled) < 2:
+        return [one(s) for s in enabled]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, enabled))
+
+
+def _crawl_one(source: Source, archive: Archive, fetcher: Fetcher, *, force: bool, allow_local: bool) -> SourceResult:
+    crawl = _SourceCrawl(source, archive, fetcher, force=force, allow_local=allow_local)
+    for problem in source.problems:
+        crawl._fail("", f"configuration: {problem}")
+    if source.problems:
+        return crawl.result
+    try:
+        for column in source.columns:
+            crawl.crawl_column(column)
+    except _OutOfTime as exc:
+        crawl._fail(source.columns[0].url if source.columns else "", f"source stopped: {exc}")
+    except Exception as exc:  # whatever broke, this source fails alone and says why
+        log.exception("%s: crawl broke", source.id)
+        crawl._fail("", f"crawl broke: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+    return crawl.result
 
 
 def paths_to_check(results: Iterable[SourceResult], *, only_new: bool = True) -> list[Path]:

@@ -14,7 +14,8 @@ from budgetwatch.check.rules import basis_of
 from budgetwatch.check.validate import checked_and_skipped, frames
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction, Finding, Severity
-from budgetwatch.read.extract import extract_path
+from budgetwatch.read.isolation import read_documents
+from budgetwatch.read.limits import Limits
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -50,6 +51,8 @@ class CheckRun:
 BATCH_DOCUMENTS = 2_500
 # batches validated side by side: the heavy parts (polars, the compiled loops) release the interpreter lock
 CONCURRENT_BATCHES = min(2, os.cpu_count() or 1)
+# documents read side by side, each in its own process (BUDGETWATCH_READ_WORKERS)
+READ_WORKERS = int(os.environ.get("BUDGETWATCH_READ_WORKERS") or 1)
 
 
 def _finding_order(f: Finding) -> tuple:
@@ -101,13 +104,17 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def extract_all(paths: Iterable[str | Path]) -> tuple[list[Extraction], list[DocumentError]]:
+def extract_all(
+    paths: Iterable[str | Path], limits: Limits | None = None
+) -> tuple[list[Extraction], list[DocumentError]]:
+    """Every document read, each under the limits in its own reading process: one that cannot be read is a
+    DocumentError naming it and the reason, and the others are read all the same."""
     extractions, failures = [], []
-    for path in expand(paths):
-        try:
-            extractions.append(extract_path(path))
-        except DocumentError as exc:
-            failures.append(exc)
+    for _, verdict in read_documents(expand(paths), limits, workers=READ_WORKERS):
+        if isinstance(verdict, DocumentError):
+            failures.append(verdict)
+        else:
+            extractions.append(verdict)
     return extractions, failures
 
 

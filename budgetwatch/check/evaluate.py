@@ -330,9 +330,6 @@ def _part_rows_needed(wanted: pl.DataFrame, rules: Sequence[Rule]) -> np.ndarray
     return needed
 
 
-
-
-
 @dataclass(frozen=True, slots=True)
 class KindSums:
     """The rows_sum, hierarchy, equal and cross_rows comparisons that apply, and how to find their items."""

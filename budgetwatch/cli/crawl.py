@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,8 +17,10 @@ from budgetwatch.acquire import sources
 from budgetwatch.acquire.archive import Archive
 from budgetwatch.acquire.crawl import SourceResult, crawl_json, crawl_sources
 from budgetwatch.fixtures.sample_portal import serve_sample_portal
+from budgetwatch.locking import Busy
 
 DEFAULT_ARCHIVE = "budgetwatch-archive"
+CRAWL_WORKERS = int(os.environ.get("BUDGETWATCH_CRAWL_WORKERS") or 4)  # sources are on different hosts
 
 
 class UsageError(Exception):
@@ -45,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--archive", default=DEFAULT_ARCHIVE, help=f"archive folder (default: ./{DEFAULT_ARCHIVE})")
     p.add_argument("--force", action="store_true", help="download everything again (ignore ETag / Last-Modified)")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--workers", type=int, default=CRAWL_WORKERS, help=f"sources crawled side by side (default {CRAWL_WORKERS})"
+    )
     p.set_defaults(run=run)
 
 
@@ -144,18 +151,51 @@ def _departments_text(r: SourceResult) -> list[str]:
     return lines
 
 
+class _Stream:
+    """Each source's report printed as soon as its crawl is done, so a source that stalls hides no other's. In JSON
+    the sources array is written one source at a time and the summary closes the document."""
+
+    def __init__(self, format: str):
+        self.json = format == "json"
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def source(self, result: SourceResult) -> None:
+        with self._lock:
+            if self.json:
+                if self.count == 0:
+                    print('{\n  "schema_version": 1,\n  "sources": [')
+                body = json.dumps(result.to_json(), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+                print(("    " if self.count == 0 else ",\n    ") + body, end="", flush=True)
+            else:
+                print(report_text([result]), flush=True)
+            for f in result.failures:
+                print(f"error: {result.source_id}: {f['url']}: {f['error']}", file=sys.stderr, flush=True)
+            self.count += 1
+
+    def end(self, results: list[SourceResult]) -> None:
+        if not self.json:
+            return
+        if self.count == 0:
+            print('{\n  "schema_version": 1,\n  "sources": [', end="")
+        summary = json.dumps(crawl_json(results)["summary"], ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        print(f'\n  ],\n  "summary": {summary}\n}}', flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
+    stream = _Stream(args.format)
     try:
         with _targets(args) as (chosen, allow_local), Archive(Path(args.archive)) as archive:
-            results = crawl_sources(chosen, archive, force_refetch=args.force, allow_local=allow_local)
-    except UsageError as exc:
+            results = crawl_sources(
+                chosen,
+                archive,
+                force_refetch=args.force,
+                allow_local=allow_local,
+                on_result=stream.source,
+                workers=args.workers,
+            )
+    except (UsageError, Busy) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.format == "json":
-        print(json.dumps(crawl_json(results), ensure_ascii=False, indent=2))
-    else:
-        print(report_text(results))
-    for r in results:
-        for f in r.failures:
-            print(f"error: {r.source_id}: {f['url']}: {f['error']}", file=sys.stderr)
+    stream.end(results)
     return 0 if all(r.ok for r in results) else 1

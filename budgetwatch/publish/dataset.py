@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +35,13 @@ import polars as pl
 from budgetwatch.acquire.docref import DocumentRef, district_of
 from budgetwatch.check.batch import DocumentReport
 from budgetwatch.errors import BudgetwatchError
+from budgetwatch.locking import Busy, exclusive, writable
 from budgetwatch.model import Finding, Severity, document_frame, facts_frame, items_frame, tables_frame
 
 DATABASE = "dataset.duckdb"
 PUBLISHED_TABLES = ("documents", "tables", "line_items", "narrative_facts")
 _PARTITION_COLUMNS = ("fiscal_year", "district")
-_LOCK = threading.Lock()  # one writer per process; DuckDB itself refuses a second writing process
+_LOCK = threading.Lock()  # one writer per process; writers in other processes wait on the lock file (`connect`)
 
 
 class DatasetError(BudgetwatchError):
@@ -121,17 +122,21 @@ def _now() -> datetime:
 
 @contextmanager
 def connect(dataset: Dataset) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the dataset's database with its schema (DatasetError naming the file when it cannot open)."""
+    """A connection to the dataset's database with its schema, this process's alone until the block ends: another
+    process publishing to the same dataset waits its turn (`budgetwatch.locking`), and one that only reads the file
+    does not stop it. DatasetError names the file when it cannot be opened or its turn does not come."""
     dataset.root.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(dataset.database))
-    except duckdb.Error as exc:
-        raise DatasetError(f"{dataset.database}: cannot open: {exc}") from exc
-    try:
+    lock_file = dataset.root / f".{DATABASE}.lock"
+    with ExitStack() as held:
+        try:
+            held.enter_context(exclusive(lock_file, f"the dataset {dataset.database}"))
+            con = held.enter_context(writable(dataset.database))
+        except Busy as exc:
+            raise DatasetError(str(exc)) from exc
+        except duckdb.Error as exc:
+            raise DatasetError(f"{dataset.database}: cannot open: {exc}") from exc
         con.execute(_SCHEMA)
         yield con
-    finally:
-        con.close()
 
 
 def _finding_rows(sha: str, url: str, findings: list[Finding]) -> list[tuple]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 
 from budgetwatch import formats
@@ -13,7 +15,15 @@ from budgetwatch.model import Extraction, LineItem, Table, TableStatus
 from budgetwatch.read import catalogue, disclosure, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.read.canonical import raw_to_items
 from budgetwatch.read.layout_text import read_layout
-from budgetwatch.read.limits import Limits, check_size, check_zip
+from budgetwatch.read.limits import (
+    Limits,
+    check_lines,
+    check_size,
+    check_size_of,
+    check_text_size,
+    check_text_size_of,
+    check_zip,
+)
 from budgetwatch.read.locate import Span, locate, table_sections
 from budgetwatch.read.office_readers import read_docx, read_excel, read_html
 from budgetwatch.read.pdf_reader import read_pdf
@@ -159,10 +169,12 @@ def extract_text(
     line_pages: list[int] | None = None,
     image_pages: list[int] | None = None,
     ocr_cells: dict[int, tuple] | None = None,
+    limits: Limits | None = None,
 ) -> Extraction:
     """Canonical extraction of one text layer (with the page of each line, for paged formats; with the recognised
     cells of lines read by OCR)."""
     lines = text.splitlines()
+    check_lines(lines, source, limits or Limits.from_env())
     located = locate(lines)
     spans = located.spans
     about = metadata.describe(
@@ -204,8 +216,23 @@ def extract_text(
 
 
 def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Extraction:
-    """Canonical extraction of a document given as bytes, whatever its format says it is."""
+    """Canonical extraction of a document given as bytes, whatever its format says it is. Whatever goes wrong in
+    reading it is a DocumentError naming the document and the reason."""
     limits = limits or Limits.from_env()
+    try:
+        return _extract_bytes(data, source, limits)
+    except DocumentError:
+        raise
+    except MemoryError as exc:
+        raise DocumentError(source, "ran out of memory while reading it") from exc
+    except RecursionError as exc:
+        raise DocumentError(source, "nested too deeply to be read (RecursionError)") from exc
+    except Exception as exc:  # whatever a library raises on hostile input is this document's verdict
+        reason = " ".join(str(exc).split())[:300]
+        raise DocumentError(source, f"could not be read ({type(exc).__name__}: {reason})") from exc
+
+
+def _extract_bytes(data: bytes, source: str, limits: Limits) -> Extraction:
     sha = hashlib.sha256(data).hexdigest()
     if not data:
         raise DocumentError(source, "empty file (0 bytes)")
@@ -213,6 +240,8 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
     kind = formats.sniff(data)
     if kind in (formats.DOCX, formats.XLSX):
         check_zip(data, source, limits)
+    if kind in (formats.HTML, formats.TEXT):
+        check_text_size(data, source, limits)
     if kind == formats.PDF:
         pdf = read_pdf(data, source, max_pages=limits.max_pages, max_ocr_pages=limits.max_ocr_pages)
         return extract_text(
@@ -223,20 +252,25 @@ def extract_bytes(data: bytes, source: str, limits: Limits | None = None) -> Ext
             line_pages=pdf.pages,
             image_pages=pdf.image_pages,
             ocr_cells=pdf.ocr_cells,
+            limits=limits,
         )
     if kind in (formats.PNG, formats.JPEG):
         return _extract_image(data, source, sha, kind, limits)
     if kind == formats.DOCX:
-        return extract_text("\n".join(read_docx(data, source)), source=source, sha256=sha, media_type=kind)
+        lines = read_docx(data, source, limits)
+        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, limits=limits)
     if kind in (formats.XLSX, formats.OLE):
-        lines, sheets = _read_spreadsheet(data, source, kind)
-        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, line_pages=sheets)
+        lines, sheets = _read_spreadsheet(data, source, kind, limits)
+        return extract_text(
+            "\n".join(lines), source=source, sha256=sha, media_type=kind, line_pages=sheets, limits=limits
+        )
     if kind == formats.HTML:
-        return extract_text("\n".join(read_html(data, source)), source=source, sha256=sha, media_type=kind)
+        lines = read_html(data, source, limits=limits)
+        return extract_text("\n".join(lines), source=source, sha256=sha, media_type=kind, limits=limits)
     if kind != formats.TEXT:
         raise UnsupportedFormat(source, f"{kind} is not a document format budgetwatch reads (sniffed from the content)")
     text = decode_text(data, source)
-    return extract_text(text, source=source, sha256=sha)
+    return extract_text(text, source=source, sha256=sha, limits=limits)
 
 
 def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits) -> Extraction:
@@ -256,27 +290,40 @@ def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits
         media_type=kind,
         line_pages=[1] * len(read),
         ocr_cells={k: line.cells for k, line in enumerate(read)},
+        limits=limits,
     )
 
 
-def _read_spreadsheet(data: bytes, source: str, kind: str) -> tuple[list[str], list[int] | None]:
+def _read_spreadsheet(data: bytes, source: str, kind: str, limits: Limits) -> tuple[list[str], list[int] | None]:
     """Lines of a spreadsheet (with the sheet of each line), or of a legacy Word-family file LibreOffice converts."""
     try:
-        return read_excel(data, source)
+        return read_excel(data, source, limits)
     except DocumentError:
         workbook = legacy_office.target_format(data) == "xlsx"
         if kind != formats.OLE or (workbook and legacy_office.soffice() is None):
             raise  # a workbook calamine cannot read, and no LibreOffice to try: calamine's reason stands
     converted = legacy_office.convert(data, source)  # .doc / .wps / .et; UnsupportedFormat without LibreOffice
     if formats.sniff(converted) == formats.DOCX:
-        return read_docx(converted, source), None
-    return read_excel(converted, source)
+        return read_docx(converted, source, limits), None
+    return read_excel(converted, source, limits)
 
 
-def extract_path(path: str | Path) -> Extraction:
+def extract_path(path: str | Path, limits: Limits | None = None) -> Extraction:
+    """Canonical extraction of a document file, in this process (`isolation.read_document` reads one under limits).
+    Only regular files are read (a device or a pipe never ends), and sizes are checked before the bytes are read."""
     path = Path(path)
+    limits = limits or Limits.from_env()
     try:
-        data = path.read_bytes()
+        # opened without waiting (a pipe would wait for a writer), then refused unless it is a regular file
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise DocumentError(str(path), "not a regular file (a device, pipe or socket is not read)")
+            check_size_of(status.st_size, str(path), limits)
+            head = file.read(4096)
+            if formats.sniff(head) in (formats.HTML, formats.TEXT):
+                check_text_size_of(status.st_size, str(path), limits)
+            data = head + file.read(limits.max_bytes + 1 - len(head))
     except OSError as exc:
         raise DocumentError(str(path), f"cannot read: {exc.strerror or exc}") from exc
-    return extract_bytes(data, str(path))
+    return extract_bytes(data, str(path), limits)

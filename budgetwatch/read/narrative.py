@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from budgetwatch.amounts import parse_amount
+from budgetwatch.amounts import AmountOutOfRange, parse_amount
 from budgetwatch.labels import squeeze, strip_numbering
 from budgetwatch.model import NarrativeFact
 
@@ -118,7 +118,10 @@ def facts(lines: Iterable[tuple[int, str]]) -> list[NarrativeFact]:
                 continue
             if re.match(r"\s*年", sentence.text[m.end() :]) or re.match(r"\s*[月日]", sentence.text[m.end() :]):
                 continue
-            micros, decimals = parse_amount(raw)
+            try:
+                micros, decimals = parse_amount(raw)
+            except AmountOutOfRange:
+                continue  # a number no budget holds is not a stated amount
             out.append(
                 NarrativeFact(
                     kind=_kind(before, unit),
