@@ -192,13 +192,17 @@ def _title_at(lines: list[str], i: int) -> tuple[tuple[TitleMatch, ...], int]:
         return (), 1
     if found := title_matches(text):
         return found, 1
+    # a title wrapped over two lines (2024 年度收入 / 支出决算总表): the first line names no table, the two together
+    # do; the second may name one on its own (支出决算总表), the joined title wins
     following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+    fragment = key and not _printed_number(text) and not _CAPTION.search(text) and not _UNIT.search(text)
     if (
-        following
+        fragment
+        and following
         and len(squeeze(text + following)) <= _MAX_TITLE
         and title_key(following)
-        and not title_matches(following)
         and (found := title_matches(text + following))
+        and len(title_key(text + following)) > len(title_key(following))
     ):
         return found, 2
     return (), 1
