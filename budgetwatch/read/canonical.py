@@ -49,6 +49,9 @@ def _function_identities(rows: list[RawRow], year: int | None, notes: list[str])
 def _economic_identities(rows: list[RawRow], notes: list[str]) -> list[RowIdentity]:
     """Economic codes; where only the 3-digit 类 is printed on item rows, the 款 code is found by name."""
     out: list[RowIdentity] = []
+    # a table printing 5-digit 款 codes prints its 类 rows with their own 3-digit codes, whatever the 类 is named
+    # there (names change between classification editions: 310 其他资本性支出 before 2018)
+    full_codes = any(row.code and len(row.code) == 5 for row in rows)
     for row in rows:
         code = row.code
         if not code:
@@ -57,7 +60,7 @@ def _economic_identities(rows: list[RawRow], notes: list[str]) -> list[RowIdenti
         if len(code) == 3:
             entry = codes.lookup("economic", code)
             is_class = entry is not None and normalise_label(row.label) in {normalise_label(n) for n in entry.names}
-            if is_class or not row.label:
+            if is_class or full_codes or not row.label:
                 out.append(RowIdentity(code, "economic", "类"))
                 continue
             child = codes.child_by_name("economic", code, row.label)

@@ -88,12 +88,13 @@ def _decode_cids(page, pdfium_page, known: dict[str, str]) -> None:
         char["text"] = known.get(char["text"], char["text"])
 
 
-def _table_rows(table) -> list[str]:
-    """Tab-separated rows of a ruled table. pdfplumber gives None where a merged cell covers a grid position: a cell
-    reaching over the next columns' left edges is spread over them (an amount so marked COVERED), the rest blank."""
+def _table_rows(table, start: int = 0) -> list[str]:
+    """Tab-separated rows of a ruled table (from row `start`). pdfplumber gives None where a merged cell covers a grid
+    position: a cell reaching over the next columns' left edges is spread over them (an amount so marked COVERED), the
+    rest blank."""
     lefts = sorted({cell[0] for cell in table.cells})
     out = []
-    for row, texts in zip(table.rows, table.extract(), strict=True):
+    for row, texts in list(zip(table.rows, table.extract(), strict=True))[start:]:
         cells = [_cell(t) for t in texts]
         for k, box in enumerate(row.cells):
             if box is None:
@@ -126,10 +127,10 @@ def _page_blocks(page, previous: _Grid | None) -> tuple[list[tuple[float, list[s
     outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
     lines = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
     first_text = min((top for top, _ in lines), default=float("inf"))
-    grids = [_grid(table) for table in sorted(tables, key=lambda t: t.bbox[1])]
-    if grids and previous and grids[0].top < first_text and _continues(previous, grids[0]):
-        grids[0].rows = _in_columns(sorted(tables, key=lambda t: t.bbox[1])[0], previous.lefts)
-        grids[0].lefts = previous.lefts
+    tables = sorted(tables, key=lambda t: t.bbox[1])
+    grids = [_grid(table) for table in tables]
+    if grids and previous and grids[0].top < first_text:
+        grids[:1] = _continued(tables[0], grids[0], previous)
     blocks = lines + [(g.top, g.rows) for g in grids]
     blocks.sort(key=lambda b: b[0])
     # a table the page ends with (nothing but a page number below it) may go on on the next page
@@ -152,10 +153,35 @@ def _continues(previous: _Grid, grid: _Grid) -> bool:
     return same_right and fewer and all(any(abs(x - p) <= _EDGE for p in previous.lefts) for x in grid.lefts)
 
 
-def _in_columns(table, lefts: list[float]) -> list[str]:
-    """A table's rows with each cell at the column of `lefts` where its left edge stands."""
+def _continued(table, grid: _Grid, previous: _Grid) -> list[_Grid]:
+    """The page's first table as the previous page's last table goes on in it: all of it put back in that table's
+    columns, or, where the same ruled frame goes on into the next table (its title printed in a row), its first
+    rows put back and the rest left as printed."""
+    if _continues(previous, grid):
+        return [_Grid(_in_columns(table, previous.lefts), previous.lefts, grid.top, grid.x_range)]
+    n = _rows_in_columns(table, previous)
+    if n == 0 or n == len(table.rows):
+        return [grid]
+    rest = _Grid(_table_rows(table, start=n), grid.lefts, table.rows[n].bbox[1], grid.x_range)
+    return [_Grid(_in_columns(table, previous.lefts, stop=n), previous.lefts, grid.top, previous.x_range), rest]
+
+
+def _rows_in_columns(table, previous: _Grid) -> int:
+    """How many of the table's first rows have their cells on the previous table's column edges, right edge too."""
+    n = 0
+    for row in table.rows:
+        boxes = [b for b in row.cells if b is not None]
+        on_edges = all(any(abs(b[0] - p) <= _EDGE for p in previous.lefts) for b in boxes)
+        if len(boxes) < 2 or not on_edges or abs(boxes[-1][2] - previous.x_range[1]) > _EDGE:
+            break
+        n += 1
+    return n
+
+
+def _in_columns(table, lefts: list[float], stop: int | None = None) -> list[str]:
+    """A table's rows (up to row `stop`) with each cell at the column of `lefts` where its left edge stands."""
     out = []
-    for row, texts in zip(table.rows, table.extract(), strict=True):
+    for row, texts in list(zip(table.rows, table.extract(), strict=True))[:stop]:
         cells = [""] * len(lefts)
         for box, text in zip(row.cells, texts, strict=True):
             if box is None:
