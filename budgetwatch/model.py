@@ -27,6 +27,7 @@ class TableStatus(StrEnum):
     MISSING = "missing"
     IMAGE_ONLY = "image_only"
     UNREADABLE = "unreadable"  # present, but its layout could not be mapped (the reason is in the notes)
+    UNRECOGNISED = "unrecognised"  # a table of codes or 合计 rows that no template family describes, read as printed
 
 
 class Severity(StrEnum):

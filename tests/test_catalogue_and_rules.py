@@ -62,7 +62,7 @@ def test_every_table_has_columns_and_a_unique_title():
     titles = [t for spec in catalogue.tables() for t in spec.titles]
     assert len(titles) == len(set(titles))
     for spec in catalogue.tables():
-        assert spec.all_columns(), spec.id
+        assert spec.all_columns() or spec.layout == "generic", spec.id  # a generic table's columns are its headers
 
 
 def test_code_list_is_well_formed():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,7 +14,7 @@ from budgetwatch.check.rules import identity_rules
 from budgetwatch.check.validate import comparisons, frames, identity_findings
 from budgetwatch.fixtures.render_office import extraction_to_docx, extraction_to_html, extraction_to_xlsx
 from budgetwatch.fixtures.render_pdf import extraction_to_pdf
-from budgetwatch.read.extract import extract_bytes
+from budgetwatch.read.extract import extract_bytes, extract_path
 
 from .conftest import consistent_budget
 
@@ -138,9 +139,28 @@ def test_every_rule_runs_where_its_tables_print_values(huangpi, hongshan):
         "F05-1": "基本/项目 merged in one cell in 公开05",
         **{r: "table declared empty" for r in ("F07-1", "F07-2", "F07-3", "F08-1", "F08-2")},
         **{r: "table declared empty" for r in ("F09-1", "F09-2", "F09-3", "F09-4", "B08-1", "B08-2", "B09-1", "B09-2")},
+        **{r: "a table or column only other families print" for r in OTHER_FAMILIES},
+        "H-01": "no table outside the templates",
     }
     not_evaluated = {r.id for r in identity_rules()} - evaluated
     assert not_evaluated == set(reasons)
+
+
+OTHER_FAMILIES = ("B01-6", "B01-7", "B04-7", "B04-8", "B05-4", "B07-3", "B13-1", "B13-2", "B15-1", "B16-1", "B17-1")
+OTHER_FAMILIES += ("B18-1",)
+
+
+def test_the_rules_of_other_families_tables_run_on_their_reports_and_hold_there():
+    """Jiangsu's and Shanghai's own tables and columns (收入预算总表, 支出用途, 单位预留机动经费 …) are checked on real
+    reports of those families, which are consistent in them."""
+    documents = Path(__file__).resolve().parent / "documents"
+    names = ("js-rdbgt-2017-budget.pdf", "sh-putuo-zfb-2025-unit-budget.pdf")
+    extractions = [extract_path(documents / n) for n in names]
+    items, tables = frames(extractions)
+    done = comparisons(items, tables)
+    assert set(OTHER_FAMILIES) <= set(done.get_column("check_id").unique().to_list())
+    findings = [f for r in validate_extractions(extractions) for f in r.findings if f.check_id in OTHER_FAMILIES]
+    assert [f.message for f in findings if str(f.severity) == "error"] == []
 
 
 def test_rules_that_cannot_run_are_reported_with_their_reason(huangpi, caidian):

@@ -12,7 +12,7 @@ from budgetwatch import formats
 from budgetwatch.errors import DocumentError, LayoutError, UnsupportedFormat
 from budgetwatch.labels import squeeze
 from budgetwatch.model import Extraction, LineItem, Table, TableStatus
-from budgetwatch.read import catalogue, disclosure, legacy_office, metadata, narrative, ocr_engine
+from budgetwatch.read import catalogue, disclosure, generic, legacy_office, metadata, narrative, ocr_engine
 from budgetwatch.read.canonical import raw_to_items
 from budgetwatch.read.layout_text import read_layout
 from budgetwatch.read.limits import (
@@ -79,6 +79,26 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
     if raw.header_text:
         table.notes.extend(_header_mismatches(spec, raw.header_text))
     return table, items
+
+
+def _unrecognised_tables(
+    lines: list[str], spans: list[Span], year: int | None, family_id: str | None
+) -> tuple[list[Table], list[LineItem]]:
+    """Grids of codes or 合计 rows outside the recognised tables, read without a template."""
+    taken = {i for s in spans for i in range(s.start, s.end)}
+    unit = catalogue.family(family_id).unit if family_id else "万元"
+    tables, items = [], []
+    for n, grid in enumerate(generic.unknown_grids(lines, taken), start=1):
+        spec, raw = generic.read_generic(lines, grid)
+        headers = "; ".join(raw.column_headers) or "(none)"
+        table = Table(
+            table_id=generic.TABLE_ID, title=grid.title, status=TableStatus.UNRECOGNISED, instance=str(n),
+            lines=(grid.start + 1, grid.end), unit=unit, columns=list(raw.column_headers),
+            notes=[f"no template family describes this table; read as printed, columns: {headers}", *raw.notes],
+        )  # fmt: skip
+        tables.append(table)
+        items.extend(raw_to_items(spec, raw, unit=unit, year=year, instance=str(n)))
+    return tables, items
 
 
 def _header_mismatches(spec: catalogue.TableSpec, header_text: str) -> list[str]:
@@ -190,6 +210,10 @@ def extract_text(
         table, table_items = _table_from_span(lines, span, year)
         tables.append(table)
         items.extend(table_items)
+    if document.is_disclosure:
+        unknown, unknown_items = _unrecognised_tables(lines, spans, year, located.family)
+        tables.extend(unknown)
+        items.extend(unknown_items)
     _resolve_codes_across_tables(items)
     if line_pages:
         _set_pages(tables, items, line_pages)

@@ -310,7 +310,26 @@ def _close_spans(lines: list[str], spans: list[Span]) -> None:
             if _PART_HEADING.match(lines[j].strip()):
                 span.end = j
                 break
+        title = squeeze(" ".join(lines[span.title_line : span.title_line + span.title_lines]))
+        span.end = _other_title(lines, span.title_line + span.title_lines, span.end, title)
         span.end = _after_grid(lines, span.title_line + span.title_lines, span.end)
+
+
+# a line standing as a table's title: short, no sentence punctuation, ending in 表 (and maybe its bracketed number)
+_TITLE_LIKE = re.compile(r"^[^，。；：:\t]{4,60}表\s*(?:[(（][^)）]{1,12}[)）])?$")
+
+
+def _other_title(lines: list[str], start: int, end: int, title: str) -> int:
+    """Where a table no template names begins after this table's grid: a title-like line other than this table's own
+    (which continuation pages repeat); `end` when there is none."""
+    seen_grid = False
+    for j in range(start, end):
+        text = lines[j].strip()
+        seen_grid = seen_grid or "\t" in text
+        foreign = squeeze(text) not in title and "续" not in text  # 续表: this table continued
+        if seen_grid and foreign and _TITLE_LIKE.match(text) and not _NOTE.match(text):
+            return j
+    return end
 
 
 def _after_grid(lines: list[str], start: int, end: int) -> int:

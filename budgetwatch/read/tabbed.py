@@ -165,7 +165,7 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
     elif spec.layout == "groups":
         table.rows = _group_rows(spec, body, head, positions)
     else:
-        levels = _level_positions([*head, *([number_row] if number_row else []), *(c for _, c in body[:1])])
+        levels = level_positions([*head, *([number_row] if number_row else []), *(c for _, c in body[:1])])
         table.rows = _plain_rows(spec, body, positions, levels if spec.layout in _CODED else {}, covered)
     header_merged = {tuple(c.key for c in cols) for _, cols in positions.values() if len(cols) > 1}
     for keys in sorted({c.columns for r in table.rows for c in r.cells if len(c.columns) > 1} - header_merged):
@@ -180,7 +180,7 @@ _CODED = ("function", "economic")
 _STUB_LEAD = {"栏次", "类", "款", "项"}
 
 
-def _level_positions(header_rows: list[list[str]]) -> dict[str, int]:
+def level_positions(header_rows: list[list[str]]) -> dict[str, int]:
     """Where a header prints separate 类 / 款 / 项 code columns."""
     found: dict[str, int] = {}
     for row in header_rows:
@@ -190,7 +190,7 @@ def _level_positions(header_rows: list[list[str]]) -> dict[str, int]:
     return found if len(found) >= 2 else {}
 
 
-class _SplitCodes:
+class SplitCodes:
     """Rebuilds codes printed in separate 类 | 款 | 项 columns, where merged cells leave the parent's digits blank."""
 
     def __init__(self, levels: dict[str, int]):
@@ -251,7 +251,7 @@ def _plain_rows(
     covered = covered or {}
     first_amount = min(positions)
     code_re = ECONOMIC_CODE if spec.layout == "economic" else FUNCTION_CODE
-    split = _SplitCodes(levels) if levels else None
+    split = SplitCodes(levels) if levels else None
     out = []
     for i, cells in body:
         joined = split.code(cells) if split else None
@@ -365,7 +365,7 @@ def _group_rows(spec: TableSpec, body, header_rows, positions) -> list[RawRow]:
     width = max((len(c) for _, c in body), default=0) + 1
     bounds = [(s, starts[g + 1] if g + 1 < len(starts) else width) for g, s in enumerate(starts)]
     fields = [_group_fields(header_rows, s, e) for s, e in bounds]
-    splits = [_SplitCodes(levels) if len(levels) == 2 else None for levels, _ in fields]
+    splits = [SplitCodes(levels) if len(levels) == 2 else None for levels, _ in fields]
     per_group: list[list[RawRow]] = [[] for _ in starts]
     footer_rows: list[RawRow] = []
     for i, cells in body:
@@ -397,4 +397,4 @@ def looks_tabbed(lines: list[str], span: Span) -> bool:
     return sum("\t" in line for line in body) >= max(2, len(body) // 3)
 
 
-__all__ = ["is_amount", "looks_tabbed", "read_tabbed"]
+__all__ = ["SplitCodes", "is_amount", "level_positions", "looks_tabbed", "read_tabbed"]

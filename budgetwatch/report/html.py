@@ -17,6 +17,7 @@ STATUS_ZH = {
     TableStatus.MISSING: "缺失",
     TableStatus.IMAGE_ONLY: "仅图片",
     TableStatus.UNREADABLE: "无法读取",
+    TableStatus.UNRECOGNISED: "未识别的表",
 }
 STATUS_EN = {
     TableStatus.PARSED: "present",
@@ -24,6 +25,7 @@ STATUS_EN = {
     TableStatus.MISSING: "missing",
     TableStatus.IMAGE_ONLY: "image-only",
     TableStatus.UNREADABLE: "unreadable",
+    TableStatus.UNRECOGNISED: "unrecognised",
 }
 
 
