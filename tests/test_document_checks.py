@@ -35,6 +35,15 @@ def test_template_instructions_and_city_wording():
     assert [f.actual for f in _findings(text, "T-02")] == ["指市级财政"]
 
 
+def test_a_placeholder_left_on_many_lines_is_one_finding_naming_every_line():
+    text = "".join(f"第{n}项：XX单位XX万元。\n" for n in range(12)) + "（请依据实际情况进行解释）\n"
+    findings = _findings(text, "T-01")
+    assert sorted(f.actual for f in findings) == ["XX", "请依据实际情况进行解释）"]
+    (xx,) = [f for f in findings if f.actual == "XX"]
+    assert [loc.line for loc in xx.locations] == list(range(1, 13))
+    assert "第1、2、3、4、5、6、7、8…行（共12行）“XX”" in xx.message
+
+
 def test_function_code_list_in_the_text_is_compared_with_the_tables(hongshan):
     (finding,) = [f for f in document_findings(hongshan) if f.check_id == "K-05"]
     assert finding.actual == "2080506、2101506、2101599" and finding.expected == "2010501、2080501"

@@ -143,9 +143,19 @@ def _text_lines(ex: Extraction) -> Iterator[tuple[int, str]]:
 
 
 def template_text(ex: Extraction, rule: Rule) -> Iterator[Finding]:
+    """One finding per placeholder or instruction left in, with every line it stands on (a blank template prints XX
+    hundreds of times: one finding, not hundreds)."""
+    lines: dict[str, list[int]] = {}
     for number, line in _text_lines(ex):
         for m in _TEMPLATE.finditer(line):
-            yield _finding(rule, f"第{number}行“{m.group(0)}”", [Location(line=number)], actual=m.group(0))
+            numbers = lines.setdefault(m.group(0), [])
+            if number not in numbers[-1:]:
+                numbers.append(number)
+    for text, numbers in lines.items():
+        where = "、".join(str(n) for n in numbers[:8]) + ("…" if len(numbers) > 8 else "")
+        count = f"（共{len(numbers)}行）" if len(numbers) > 1 else ""
+        locations = [Location(line=n) for n in numbers]
+        yield _finding(rule, f"第{where}行{count}“{text}”", locations, actual=text)
 
 
 def city_wording(ex: Extraction, rule: Rule) -> Iterator[Finding]:
