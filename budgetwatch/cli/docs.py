@@ -26,7 +26,24 @@ def tables_markdown() -> str:
         also = "; ".join(x for x in (printed, aliases) if x)
         columns = ", ".join(f"`{c.key}` {c.header}" for c in spec.all_columns())
         lines.append(f"| `{spec.id}` | {spec.title} | {also} | {spec.layout} | {columns} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *families_markdown()]) + "\n"
+
+
+def families_markdown() -> list[str]:
+    """Each template family's tables in printed order, with the titles it prints them under."""
+    lines = [
+        "# Template families\n",
+        "How each family titles and orders its tables (`budgetwatch/data/families.yaml`; how to add one: "
+        "[families.md](families.md)). A table in brackets is one some reports of the family leave out.\n",
+    ]
+    for fam in catalogue.families():
+        lines += [f"## `{fam.id}` ({fam.kind}, {fam.unit})\n", f"{fam.name}\n", "| # | table | printed titles |"]
+        lines.append("|---|---|---|")
+        for n, entry in enumerate(fam.tables, start=1):
+            table = f"({entry.table_id})" if entry.optional else entry.table_id
+            lines.append(f"| {n} | `{table}` | {'; '.join(entry.titles)} |")
+        lines.append("")
+    return lines
 
 
 def rules_markdown() -> str:
