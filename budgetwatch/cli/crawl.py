@@ -9,12 +9,14 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from budgetwatch.acquire import sources
-from budgetwatch.acquire.archive import Archive
-from budgetwatch.acquire.crawl import SourceResult, crawl_json, crawl_sources
-from budgetwatch.fixtures.sample_portal import serve_sample_portal
+if TYPE_CHECKING:
+    from budgetwatch.acquire import sources
+    from budgetwatch.acquire.crawl import SourceResult
+
+# the crawler's modules are imported when a crawl runs: building the command line's parser needs none of them
 
 DEFAULT_ARCHIVE = "budgetwatch-archive"
 
@@ -50,6 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def adhoc_source(url: str, departments: list[str], allow_local: bool) -> sources.Source:
     """A generic-portal source for one column URL: its own host only."""
+    from budgetwatch.acquire import sources  # noqa: PLC0415
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{url}: not an http(s) URL")
@@ -67,6 +71,8 @@ def adhoc_source(url: str, departments: list[str], allow_local: bool) -> sources
 
 
 def configured_sources(file: str | None, wanted: list[str], departments: list[str]) -> list[sources.Source]:
+    from budgetwatch.acquire import sources  # noqa: PLC0415
+
     try:
         registry = sources.load(file)
     except (sources.RegistryError, OSError) as exc:
@@ -89,12 +95,14 @@ def configured_sources(file: str | None, wanted: list[str], departments: list[st
 
 def _with_departments(source: sources.Source, departments: list[str]) -> sources.Source:
     fields = {name: getattr(source, name) for name in source.__dataclass_fields__ if name != "problems"}
-    return sources.Source(**{**fields, "departments": tuple(departments)})
+    return type(source)(**{**fields, "departments": tuple(departments)})
 
 
 @contextlib.contextmanager
 def _targets(args: argparse.Namespace) -> Iterator[tuple[list[sources.Source], bool]]:
     """The sources to crawl and whether local test portals are allowed."""
+    from budgetwatch.fixtures.sample_portal import serve_sample_portal  # noqa: PLC0415
+
     if args.urls and (args.source or args.sources_file or args.sample_portal):
         raise UsageError("give column URLs, or configured sources (--source / --sources-file / --sample-portal)")
     if args.urls:
@@ -145,6 +153,9 @@ def _departments_text(r: SourceResult) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from budgetwatch.acquire.archive import Archive  # noqa: PLC0415
+    from budgetwatch.acquire.crawl import crawl_json, crawl_sources  # noqa: PLC0415
+
     try:
         with _targets(args) as (chosen, allow_local), Archive(Path(args.archive)) as archive:
             results = crawl_sources(chosen, archive, force_refetch=args.force, allow_local=allow_local)
