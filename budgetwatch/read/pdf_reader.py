@@ -341,7 +341,7 @@ def _ocr_page(pdfium_page, first_line: int, cells: dict[int, tuple]) -> list[str
     """The lines OCR reads on a picture page; None without the engine or when it finds (almost) no text."""
     if not ocr_engine.available():
         return None
-    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - optional extra
+    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - numpy and the engine, only for picture pages
 
     read = ocr_grid.read_pdf_page(pdfium_page)
     if sum(len(line.text.replace("\t", "")) for line in read) < IMAGE_PAGE_TEXT:
