@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from budgetwatch import formats
 from budgetwatch.check.document_checks import document_findings
 from budgetwatch.errors import UnsupportedFormat
 from budgetwatch.fixtures.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
-from budgetwatch.read import ocr_engine
+from budgetwatch.read import ocr_engine, ocr_grid
 from budgetwatch.read.extract import extract_bytes
 from budgetwatch.read.limits import Limits
 from budgetwatch.read.ocr_engine import LOW_CONFIDENCE
@@ -23,7 +24,7 @@ from budgetwatch.read.ocr_engine import LOW_CONFIDENCE
 needs_font = pytest.mark.skipif(
     cjk_font_file() is None, reason="no TrueType CJK font to draw page images (apt-get install fonts-wqy-zenhei)"
 )
-needs_ocr = pytest.mark.skipif(not ocr_engine.available(), reason="the ocr extra (rapidocr) is not installed")
+needs_ocr = pytest.mark.skipif(not ocr_engine.available(), reason="the OCR engine (rapidocr) is not installed")
 
 
 def _amounts(extraction, tables=None):
@@ -115,3 +116,51 @@ def test_low_confidence_amounts_are_reported(huangpi):
     (finding,) = [f for f in document_findings(ex) if f.check_id == "C-04"]
     assert str(finding.severity) == "warning" and finding.actual == target.raw
     assert "0.65" in finding.message and finding.locations[0].page == 2
+
+
+def _ruled_row(text_spans: list[tuple[int, int]]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Ink of one table row 40 px high between rules at x = 100, 300 and 500, with text blobs at the given x spans."""
+    ink = np.zeros((60, 700), dtype=bool)
+    seps = [(100, 102), (300, 302), (500, 502)]
+    for start, end in seps:
+        ink[:, start:end] = True
+    for start, end in text_spans:
+        ink[20:40, start:end] = True
+    return ink, seps
+
+
+def test_text_running_over_a_rule_is_read_as_one_piece():
+    """A long code printed over its column's rules (and past the table's border) is cut out whole, as the
+    detector would see it; text apart from the rules stays in its own cell."""
+    ink, seps = _ruled_row([(90, 310), (350, 420), (450, 490)])
+    pieces = ocr_grid._row_pieces(ink, 5, 55, seps)
+    assert sorted((x0, x1) for x0, _, x1, _ in pieces) == [(90, 310), (350, 420), (450, 490)]
+    ink, seps = _ruled_row([(150, 250), (320, 380)])
+    assert sorted((x0, x1) for x0, _, x1, _ in ocr_grid._row_pieces(ink, 5, 55, seps)) == [(150, 250), (320, 380)]
+
+
+def test_pieces_on_one_line_part_where_a_wide_gap_parts_them():
+    ink = np.zeros((60, 900), dtype=bool)
+    ink[10:30, 50:250] = True  # 部门：…
+    ink[10:30, 262:300] = True  # a gap narrower than the line: the same piece
+    ink[10:30, 600:700] = True  # 单位：万元, far to the right
+    ink[40:55, 50:120] = True  # a second line
+    pieces = ocr_grid._pieces(ink, 0, 0, 900, 60)
+    assert [(x0, y0, x1, y1) for x0, y0, x1, y1 in pieces] == [(50, 10, 300, 30), (600, 10, 700, 30), (50, 40, 120, 55)]
+
+
+@needs_font
+@needs_ocr
+def test_a_page_of_text_is_not_read_as_a_table():
+    """A scanned page of the explanatory text has no ruled cells: it is read line by line, not as table rows."""
+    from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415
+
+    sentences = ["一、收入支出决算总体情况说明", "2024年度收入总计2,031.52万元，支出总计2,031.52万元。"]
+    image = Image.new("L", (1654, 600), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(cjk_font_file(), 36)
+    for k, sentence in enumerate(sentences):
+        draw.text((120, 120 + 90 * k), sentence, font=font, fill=0)
+    lines = ocr_grid.read_page(np.asarray(image))
+    assert [line.text.replace(" ", "") for line in lines] == sentences
+    assert all("\t" not in line.text and len(line.cells) == 1 for line in lines)

@@ -12,6 +12,8 @@ import yaml
 
 from budgetwatch.errors import BudgetwatchError
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built: some 6× faster
+
 PAGINATION = ("auto", "trs", "next", "none")
 
 
@@ -130,7 +132,7 @@ def load(path: str | Path | None = None) -> list[Source]:
         text = Path(path).read_text(encoding="utf-8")
         where = str(path)
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise RegistryError(f"{where}: not valid YAML: {exc}") from exc
     defaults = data.get("defaults") or {}

@@ -8,10 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from budgetwatch.check.document_checks import document_findings
-from budgetwatch.check.narrative_checks import narrative_findings
-from budgetwatch.check.rules import basis_of
-from budgetwatch.check.validate import checked_and_skipped, frames
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction, Finding, Severity
 from budgetwatch.read.isolation import read_documents
@@ -73,6 +69,12 @@ def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
 
 def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
     """Every rule on each disclosure report; a file that is not one is reported with its verdict, unchecked."""
+    # the checks (polars frames, numba's compiled loops, pandera) load here: extraction alone needs none of them
+    from budgetwatch.check.document_checks import document_findings  # noqa: PLC0415
+    from budgetwatch.check.narrative_checks import narrative_findings  # noqa: PLC0415
+    from budgetwatch.check.rules import basis_of  # noqa: PLC0415
+    from budgetwatch.check.validate import checked_and_skipped, frames  # noqa: PLC0415
+
     reports = []
     checked = [ex for ex in extractions if ex.document.is_disclosure]
     by_document, skipped = checked_and_skipped(*frames(checked)) if checked else ({}, {})

@@ -8,6 +8,8 @@ from importlib import resources
 
 import yaml
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built: some 6× faster
+
 IDENTITY_RELATIONS = ("columns_sum", "rows_sum", "hierarchy", "equal", "cross_rows")
 DOCUMENT_RELATIONS = (
     "completeness",
@@ -164,7 +166,7 @@ def _by_id() -> dict[str, Rule]:
 @cache
 def rules() -> tuple[Rule, ...]:
     text = resources.files("budgetwatch").joinpath("data/rules.yaml").read_text(encoding="utf-8")
-    loaded = tuple(_rule(r) for r in yaml.safe_load(text)["rules"])
+    loaded = tuple(_rule(r) for r in yaml.load(text, Loader=_YAML_LOADER)["rules"])
     ids = [r.id for r in loaded]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate rule ids in rules.yaml")

@@ -11,13 +11,14 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from budgetwatch.acquire import sources
-from budgetwatch.acquire.archive import Archive
-from budgetwatch.acquire.crawl import SourceResult, crawl_json, crawl_sources
-from budgetwatch.fixtures.sample_portal import serve_sample_portal
-from budgetwatch.locking import Busy
+if TYPE_CHECKING:
+    from budgetwatch.acquire import sources
+    from budgetwatch.acquire.crawl import SourceResult
+
+# the crawler's modules are imported when a crawl runs: building the command line's parser needs none of them
 
 DEFAULT_ARCHIVE = "budgetwatch-archive"
 CRAWL_WORKERS = int(os.environ.get("BUDGETWATCH_CRAWL_WORKERS") or 4)  # sources are on different hosts
@@ -57,6 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def adhoc_source(url: str, departments: list[str], allow_local: bool) -> sources.Source:
     """A generic-portal source for one column URL: its own host only."""
+    from budgetwatch.acquire import sources  # noqa: PLC0415
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{url}: not an http(s) URL")
@@ -74,6 +77,8 @@ def adhoc_source(url: str, departments: list[str], allow_local: bool) -> sources
 
 
 def configured_sources(file: str | None, wanted: list[str], departments: list[str]) -> list[sources.Source]:
+    from budgetwatch.acquire import sources  # noqa: PLC0415
+
     try:
         registry = sources.load(file)
     except (sources.RegistryError, OSError) as exc:
@@ -96,12 +101,14 @@ def configured_sources(file: str | None, wanted: list[str], departments: list[st
 
 def _with_departments(source: sources.Source, departments: list[str]) -> sources.Source:
     fields = {name: getattr(source, name) for name in source.__dataclass_fields__ if name != "problems"}
-    return sources.Source(**{**fields, "departments": tuple(departments)})
+    return type(source)(**{**fields, "departments": tuple(departments)})
 
 
 @contextlib.contextmanager
 def _targets(args: argparse.Namespace) -> Iterator[tuple[list[sources.Source], bool]]:
     """The sources to crawl and whether local test portals are allowed."""
+    from budgetwatch.fixtures.sample_portal import serve_sample_portal  # noqa: PLC0415
+
     if args.urls and (args.source or args.sources_file or args.sample_portal):
         raise UsageError("give column URLs, or configured sources (--source / --sources-file / --sample-portal)")
     if args.urls:
@@ -178,11 +185,17 @@ class _Stream:
             return
         if self.count == 0:
             print('{\n  "schema_version": 1,\n  "sources": [', end="")
+        from budgetwatch.acquire.crawl import crawl_json  # noqa: PLC0415
+
         summary = json.dumps(crawl_json(results)["summary"], ensure_ascii=False, indent=2).replace("\n", "\n  ")
         print(f'\n  ],\n  "summary": {summary}\n}}', flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
+    from budgetwatch.acquire.archive import Archive  # noqa: PLC0415
+    from budgetwatch.acquire.crawl import crawl_sources  # noqa: PLC0415
+    from budgetwatch.locking import Busy  # noqa: PLC0415
+
     stream = _Stream(args.format)
     try:
         with _targets(args) as (chosen, allow_local), Archive(Path(args.archive)) as archive:

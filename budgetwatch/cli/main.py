@@ -1,4 +1,10 @@
-"""The budgetwatch command line."""
+"""The budgetwatch command line.
+
+Each command imports the stages it runs when it runs: `budgetwatch --help` or `budgetwatch rules` loads none of polars,
+numba, DuckDB or the PDF readers.
+"""
+
+# ruff: noqa: PLC0415 - imports inside the commands are the point of this module
 
 from __future__ import annotations
 
@@ -9,16 +15,6 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from budgetwatch.acquire import sources
-from budgetwatch.check.batch import check_paths, extract_all
-from budgetwatch.check.rules import rules
-from budgetwatch.cli import crawl as crawl_cli
-from budgetwatch.cli import demo
-from budgetwatch.publish.outputs import run_json, run_text, write_extractions, write_findings
-from budgetwatch.read import catalogue
-from budgetwatch.report import write_report
-from budgetwatch.report.history import PreviousRunError
-
 
 def bundled_samples() -> list[Path]:
     """The sample reports that travel with budgetwatch (the embedded default)."""
@@ -27,6 +23,9 @@ def bundled_samples() -> list[Path]:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    from budgetwatch.check.batch import extract_all
+    from budgetwatch.publish.outputs import write_extractions
+
     extractions, failures = extract_all(args.paths)
     written = write_extractions(extractions, Path(args.out))
     for name, path in written.items():
@@ -37,6 +36,9 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from budgetwatch.check.batch import check_paths
+    from budgetwatch.publish.outputs import run_json, run_text, write_findings
+
     run = check_paths(args.paths)
     if args.out:
         write_findings(run, Path(args.out))
@@ -51,6 +53,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Check the documents and write the steward's HTML report (exit status as for check)."""
+    from budgetwatch.check.batch import check_paths
+    from budgetwatch.report import write_report
+    from budgetwatch.report.history import PreviousRunError
+
     run = check_paths(args.paths)
     try:
         index = write_report(run, Path(args.out), previous=Path(args.previous) if args.previous else None)
@@ -67,11 +73,15 @@ def _report(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     """The whole pipeline on the embedded sample portal (budgetwatch.cli.demo)."""
+    from budgetwatch.cli import demo
+
     return demo.run(Path(args.out))
 
 
 def _sources(args: argparse.Namespace) -> int:
     """List the sources and check the registry: exit 2 when an entry is unsound."""
+    from budgetwatch.acquire import sources
+
     try:
         registry = sources.load(args.file)
     except sources.RegistryError as exc:
@@ -100,6 +110,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _tables(_: argparse.Namespace) -> int:
+    from budgetwatch.read import catalogue
+
     for spec in catalogue.tables():
         columns = ", ".join(c.key for c in spec.all_columns())
         print(f"{spec.id}\t{spec.title}\t{spec.layout}\t{columns}")
@@ -107,9 +119,17 @@ def _tables(_: argparse.Namespace) -> int:
 
 
 def _rules(_: argparse.Namespace) -> int:
+    from budgetwatch.check.rules import rules
+
     for rule in rules():
         print(f"{rule.id}\t{rule.relation}\t{rule.basis}\t{rule.category}\t{rule.zh}\t{rule.en}")
     return 0
+
+
+def crawl_parser(sub: argparse._SubParsersAction) -> None:
+    from budgetwatch.cli import crawl
+
+    crawl.add_parser(sub)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -135,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("sources", help="list the portal sources and check the registry")
     r.add_argument("--file", help="a registry file (default: the bundled budgetwatch/data/sources.yaml)")
     r.set_defaults(run=_sources)
-    crawl_cli.add_parser(sub)
+    crawl_parser(sub)
     v = sub.add_parser(
         "serve",
         add_help=False,

@@ -16,6 +16,8 @@ import yaml
 
 from budgetwatch.labels import normalise_label, title_key
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built: some 6× faster
+
 
 @dataclass(frozen=True, slots=True)
 class ColumnSpec:
@@ -150,7 +152,7 @@ def _table(raw: dict) -> TableSpec:
 def tables() -> tuple[TableSpec, ...]:
     """Every standard table, in catalogue order."""
     text = resources.files("budgetwatch").joinpath("data/tables.yaml").read_text(encoding="utf-8")
-    return tuple(_table(t) for t in yaml.safe_load(text)["tables"])
+    return tuple(_table(t) for t in yaml.load(text, Loader=_YAML_LOADER)["tables"])
 
 
 @cache
@@ -210,7 +212,7 @@ def _family(raw: dict) -> Family:
 def families() -> tuple[Family, ...]:
     """Every template family, in file order."""
     text = resources.files("budgetwatch").joinpath("data/families.yaml").read_text(encoding="utf-8")
-    return tuple(_family(f) for f in yaml.safe_load(text)["families"])
+    return tuple(_family(f) for f in yaml.load(text, Loader=_YAML_LOADER)["families"])
 
 
 def family(family_id: str) -> Family:

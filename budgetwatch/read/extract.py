@@ -300,8 +300,8 @@ def _extract_bytes(data: bytes, source: str, limits: Limits) -> Extraction:
 def _extract_image(data: bytes, source: str, sha: str, kind: str, limits: Limits) -> Extraction:
     """A picture of a page, read by OCR when the engine is installed."""
     if not ocr_engine.available() or limits.max_ocr_pages < 1:
-        raise UnsupportedFormat(source, f"{kind} is a picture: reading it needs OCR (the `ocr` extra), not installed")
-    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - optional extra
+        raise UnsupportedFormat(source, f"{kind} is a picture: reading it needs OCR (rapidocr), not installed")
+    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - numpy and the engine, only for picture pages
 
     try:
         read = ocr_grid.read_image(data)

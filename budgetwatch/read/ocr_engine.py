@@ -1,7 +1,7 @@
-"""Whether scanned pages can be read: the optional OCR engine, and what it gives back for a page.
+"""Whether scanned pages can be read: the OCR engine, and what it gives back for a page.
 
-The engine (the `ocr` extra: rapidocr on onnxruntime, models in the wheel) is looked up, not imported, so documents
-without images never pay for it; `budgetwatch.read.ocr_grid` does the reading."""
+The engine (rapidocr on onnxruntime, models in the wheel; part of the default install) is looked up, not imported, so
+documents without images never pay for it; `budgetwatch.read.ocr_grid` does the reading."""
 
 from __future__ import annotations
 
@@ -22,5 +22,5 @@ class OcrLine:
 
 
 def available() -> bool:
-    """Whether the optional OCR engine is installed."""
+    """Whether the OCR engine is installed (it is unless removed from the environment)."""
     return all(importlib.util.find_spec(name) is not None for name in (ENGINE, "onnxruntime"))

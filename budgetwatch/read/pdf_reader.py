@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from budgetwatch.errors import DocumentError
@@ -88,13 +89,41 @@ def _decode_cids(page, pdfium_page, known: dict[str, str]) -> None:
         char["text"] = known.get(char["text"], char["text"])
 
 
+def _extract(table) -> list[list[str | None]]:
+    """pdfplumber's `Table.extract()`, the same texts: a character belongs to the cell holding the middle of its box.
+    Finds a row's characters by bisection instead of testing every character of the page against every row."""
+    from pdfplumber.utils import extract_text  # noqa: PLC0415
+
+    chars = table.page.chars
+    middles = sorted(((c["top"] + c["bottom"]) / 2, k) for k, c in enumerate(chars))
+    keys = [m for m, _ in middles]
+    out = []
+    for row in table.rows:
+        x0, top, x1, bottom = row.bbox
+        found = middles[bisect_left(keys, top) : bisect_left(keys, bottom)]
+        ordered = sorted(k for _, k in found)
+        row_chars = [(c, (c["x0"] + c["x1"]) / 2) for c in (chars[k] for k in ordered)]
+        row_chars = [(c, h) for c, h in row_chars if x0 <= h < x1]
+        texts: list[str | None] = []
+        for cell in row.cells:
+            if cell is None:
+                texts.append(None)
+                continue
+            inside = [
+                c for c, h in row_chars if cell[0] <= h < cell[2] and cell[1] <= (c["top"] + c["bottom"]) / 2 < cell[3]
+            ]
+            texts.append(extract_text(inside) if inside else "")
+        out.append(texts)
+    return out
+
+
 def _table_rows(table, start: int = 0) -> list[str]:
     """Tab-separated rows of a ruled table (from row `start`). pdfplumber gives None where a merged cell covers a grid
     position: a cell reaching over the next columns' left edges is spread over them (an amount so marked COVERED), the
     rest blank."""
     lefts = sorted({cell[0] for cell in table.cells})
     out = []
-    for row, texts in list(zip(table.rows, table.extract(), strict=True))[start:]:
+    for row, texts in list(zip(table.rows, _extract(table), strict=True))[start:]:
         cells = [_cell(t) for t in texts]
         for k, box in enumerate(row.cells):
             if box is None:
@@ -181,7 +210,7 @@ def _rows_in_columns(table, previous: _Grid) -> int:
 def _in_columns(table, lefts: list[float], stop: int | None = None) -> list[str]:
     """A table's rows (up to row `stop`) with each cell at the column of `lefts` where its left edge stands."""
     out = []
-    for row, texts in list(zip(table.rows, table.extract(), strict=True))[:stop]:
+    for row, texts in list(zip(table.rows, _extract(table), strict=True))[:stop]:
         cells = [""] * len(lefts)
         for box, text in zip(row.cells, texts, strict=True):
             if box is None:
@@ -221,9 +250,10 @@ def _open_pdfium(data: bytes, source: str):
 def _ruled(pdfium_page) -> bool:
     import pypdfium2.raw as pdfium_c  # noqa: PLC0415
 
+    raw = pdfium_page.raw
     paths = 0
-    for obj in pdfium_page.get_objects(max_depth=1):
-        if obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
+    for k in range(pdfium_c.FPDFPage_CountObjects(raw)):
+        if pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, k)) == pdfium_c.FPDF_PAGEOBJ_PATH:
             paths += 1
             if paths >= RULED_PAGE_PATHS:
                 return True
@@ -238,67 +268,106 @@ def _plain_lines(pdfium_page) -> list[str]:
 def read_pdf(data: bytes, source: str, *, max_pages: int = 2000, max_ocr_pages: int = 50) -> PdfText:
     """Lines of every page, tables as tab-separated rows; a broken or locked PDF is a DocumentError.
 
-    Pages without ruled lines are read with PDFium's text extraction (a few ms a page); only pages that draw a grid
-    go through pdfplumber's line analysis. Picture pages are read by OCR when the engine is installed (up to
-    `max_ocr_pages` of them), otherwise listed as image pages."""
-    import pdfplumber  # noqa: PLC0415 - heavy import, only where PDFs are read
-    from pdfminer.pdfdocument import PDFPasswordIncorrect  # noqa: PLC0415
-    from pdfminer.pdfparser import PDFSyntaxError  # noqa: PLC0415
-    from pdfplumber.utils.exceptions import PdfminerException  # noqa: PLC0415
-
+    Pages without ruled lines are read with PDFium's text extraction (a few ms a page); pages that draw a grid go
+    through pdfplumber's table finder on the characters and rules PDFium reads (`pdfium_page`), or on pdfplumber's
+    own parse of the page where that cannot describe it. Picture pages are read by OCR when the engine is installed
+    (up to `max_ocr_pages` of them), otherwise listed as image pages."""
     pdfium_doc = _open_pdfium(data, source)
     count = len(pdfium_doc)
     if count > max_pages:
+        pdfium_doc.close()
         raise DocumentError(source, f"{count} pages, more than the limit of {max_pages}")
-    lines: list[str] = []
-    pages: list[int] = []
-    cid_text: dict[str, str] = {}
-    image_pages: list[int] = []
-    ocr_pages: list[int] = []
-    ocr_cells: dict[int, tuple] = {}
-    previous: _Grid | None = None
+    reading = _Reading(data, pdfium_doc, source)
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for number in range(1, count + 1):
-                pdfium_page = pdfium_doc[number - 1]
-                if not _ruled(pdfium_page):
-                    previous = None
-                    block = _plain_lines(pdfium_page)
-                    if _image_page(pdfium_page, "".join(block)):
-                        read = _ocr_page(pdfium_page, len(lines), ocr_cells) if len(ocr_pages) < max_ocr_pages else None
-                        if read is None:
-                            image_pages.append(number)
-                        else:
-                            block = read
-                            ocr_pages.append(number)
-                    lines.extend(block)
-                    pages.extend([number] * len(block))
-                    continue
-                page = _on_page(pdf.pages[number - 1])
-                if any(c["text"].startswith("(cid:") for c in page.chars):
-                    _decode_cids(page, pdfium_page, cid_text)
-                blocks, previous = _page_blocks(page, previous)
-                for _, block in blocks:
-                    lines.extend(block)
-                    pages.extend([number] * len(block))
-                page.flush_cache()
-    except (PDFSyntaxError, PdfminerException) as exc:
-        cause = exc.args[0] if exc.args else exc
-        if isinstance(cause, PDFPasswordIncorrect):
-            raise DocumentError(source, "PDF is password-protected and cannot be opened") from exc
-        raise DocumentError(source, f"not a readable PDF: {cause}") from exc
+        for number in range(1, count + 1):
+            reading.page(number, max_ocr_pages)
     except (ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise DocumentError(source, f"PDF could not be read ({type(exc).__name__}: {exc})") from exc
     finally:
-        pdfium_doc.close()
-    return PdfText(lines, pages, count, image_pages, ocr_pages, ocr_cells)
+        reading.close()
+    return reading.text
+
+
+class _Reading:
+    """One PDF read page by page: PDFium for every page, pdfplumber's own parser opened only if a page needs it."""
+
+    def __init__(self, data: bytes, pdfium_doc, source: str):
+        self.data = data
+        self.source = source
+        self.pdfium_doc = pdfium_doc
+        self.text = PdfText([], [], len(pdfium_doc))
+        self.previous: _Grid | None = None  # the last table of the page before, when the page ended with it
+        self.doctop = 0.0  # the heights of the pages read so far (pdfplumber's document offsets)
+        self.cid_text: dict[str, str] = {}
+        self._plumber = None
+
+    def add(self, number: int, block: list[str]) -> None:
+        self.text.lines.extend(block)
+        self.text.pages.extend([number] * len(block))
+
+    def page(self, number: int, max_ocr_pages: int) -> None:
+        from budgetwatch.read.pdfium_page import PdfiumPage, Unsupported, pdfium_page_height  # noqa: PLC0415
+
+        pdfium_page = self.pdfium_doc[number - 1]
+        doctop = self.doctop
+        self.doctop += pdfium_page_height(pdfium_page)
+        if not _ruled(pdfium_page):
+            self.previous = None
+            self.add(number, self._unruled(pdfium_page, number, max_ocr_pages))
+            return
+        try:
+            page = PdfiumPage(pdfium_page, number, doctop)
+            page.objects  # noqa: B018 - parsed here, so that what it cannot describe falls back now
+        except Unsupported:
+            page = self._plumber_page(number, pdfium_page)
+        blocks, self.previous = _page_blocks(_on_page(page), self.previous)
+        for _, block in blocks:
+            self.add(number, block)
+        page.flush_cache()
+
+    def _unruled(self, pdfium_page, number: int, max_ocr_pages: int) -> list[str]:
+        block = _plain_lines(pdfium_page)
+        if not _image_page(pdfium_page, "".join(block)):
+            return block
+        text = self.text
+        read = _ocr_page(pdfium_page, len(text.lines), text.ocr_cells) if len(text.ocr_pages) < max_ocr_pages else None
+        if read is None:
+            text.image_pages.append(number)
+            return block
+        text.ocr_pages.append(number)
+        return read
+
+    def _plumber_page(self, number: int, pdfium_page):
+        """The page as pdfplumber's own parser (pdfminer) reads it, CID-only characters given PDFium's text."""
+        import pdfplumber  # noqa: PLC0415 - only for the pages PDFium's objects cannot describe
+        from pdfminer.pdfdocument import PDFPasswordIncorrect  # noqa: PLC0415
+        from pdfminer.pdfparser import PDFSyntaxError  # noqa: PLC0415
+        from pdfplumber.utils.exceptions import PdfminerException  # noqa: PLC0415
+
+        try:
+            if self._plumber is None:
+                self._plumber = pdfplumber.open(io.BytesIO(self.data))
+            page = self._plumber.pages[number - 1]
+            if any(c["text"].startswith("(cid:") for c in page.chars):
+                _decode_cids(page, pdfium_page, self.cid_text)
+        except (PDFSyntaxError, PdfminerException) as exc:
+            cause = exc.args[0] if exc.args else exc
+            if isinstance(cause, PDFPasswordIncorrect):
+                raise DocumentError(self.source, "PDF is password-protected and cannot be opened") from exc
+            raise DocumentError(self.source, f"not a readable PDF: {cause}") from exc
+        return page
+
+    def close(self) -> None:
+        if self._plumber is not None:
+            self._plumber.close()
+        self.pdfium_doc.close()
 
 
 def _ocr_page(pdfium_page, first_line: int, cells: dict[int, tuple]) -> list[str] | None:
     """The lines OCR reads on a picture page; None without the engine or when it finds (almost) no text."""
     if not ocr_engine.available():
         return None
-    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - optional extra
+    from budgetwatch.read import ocr_grid  # noqa: PLC0415 - numpy and the engine, only for picture pages
 
     read = ocr_grid.read_pdf_page(pdfium_page)
     if sum(len(line.text.replace("\t", "")) for line in read) < IMAGE_PAGE_TEXT:

@@ -1,0 +1,272 @@
+"""Reading speed, side by side in one run: this reader, plain pdfplumber and pypdfium2 text; processes; OCR.
+
+1. Milliseconds a page (median of REPEATS whole-document reads, divided by its pages) on the real reports of
+   ../shared/real (or tests/documents) and on the bundled samples rendered as PDF by the project's generator: this
+   project's reader (`read_pdf`: tables as rows, text around them), pdfplumber's `extract_tables` on every page, and
+   pypdfium2's text of every page.
+2. Whole processes, wall clock: a pypdfium2 text dump of the real reports and `budgetwatch extract` of the same files;
+   `budgetwatch --help`; `budgetwatch check` on one report; the demo. Each command runs once before it is timed (so
+   Python has written its bytecode, as on any machine after the first run) and PYTHONDONTWRITEBYTECODE is dropped.
+3. One report from bytes to published with findings (extraction, every check, publication into a fresh dataset):
+   in a warm worker (the same call again in one process) and as a fresh process, with the process's peak memory.
+   Then a 300-page PDF of table pages read whole: time and peak memory.
+4. OCR: the samples' tables as page images (200 dpi) in an image-only PDF, read back: seconds a page, cells read
+   exactly, the lowest recognition score of an amount.
+
+    uv run python bench/reading_speed.py [REPEATS]
+"""
+
+# ruff: noqa: PLC0415 - each method imports its own library, as a caller of only that library would
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from _common import peak_rss_mb
+
+from budgetwatch.cli.main import bundled_samples
+from budgetwatch.fixtures.render_image import cjk_font_file, extraction_to_pngs, pngs_to_pdf
+from budgetwatch.fixtures.render_pdf import extraction_to_pdf
+from budgetwatch.read import ocr_engine
+from budgetwatch.read.extract import extract_bytes, extract_path
+from budgetwatch.read.pdf_reader import read_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = next((p for p in (ROOT.parent / "shared" / "real", ROOT / "tests" / "documents") if p.is_dir()), None)
+ONE_REPORT = "sh-putuo-wanli-2024-budget.pdf"  # the longest real report (33 pages)
+PYTHON = sys.executable
+BUDGETWATCH = str(Path(PYTHON).with_name("budgetwatch"))
+
+
+def real_pdfs() -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in sorted(REAL.glob("*.pdf"))] if REAL else []
+
+
+def rendered_samples() -> list[tuple[str, bytes]]:
+    out = []
+    for path in bundled_samples():
+        source = extract_path(path)
+        if source.items:
+            out.append((path.stem, extraction_to_pdf(source, with_narrative=True)))
+            protected = extraction_to_pdf(source, with_narrative=True, owner_password="o")
+            out.append((f"{path.stem} (copy-protected)", protected))
+    return out
+
+
+def _ours(data: bytes) -> None:
+    read_pdf(data, "bench.pdf")
+
+
+def _pdfplumber(data: bytes) -> None:
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            page.extract_tables()
+            page.flush_cache()
+
+
+def _pdfium(data: bytes) -> None:
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(data)
+    for page in doc:
+        page.get_textpage().get_text_range()
+    doc.close()
+
+
+def _ms_a_page(method, data: bytes, pages: int, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        method(data)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000 / pages
+
+
+def pages_table(corpus: list[tuple[str, bytes]], repeats: int) -> None:
+    import pypdfium2
+
+    print(f"{'document':44} {'pages':>5} {'ours':>7} {'pdfplumber':>10} {'pypdfium2':>9}   (ms a page)")
+    totals = Counter()
+    for name, data in corpus:
+        pages = len(pypdfium2.PdfDocument(data))
+        row = [_ms_a_page(m, data, pages, repeats) for m in (_ours, _pdfplumber, _pdfium)]
+        totals.update({"pages": pages})
+        totals.update({k: v * pages for k, v in zip(("ours", "plumber", "pdfium"), row, strict=True)})
+        print(f"{name:44} {pages:>5} {row[0]:>7.1f} {row[1]:>10.1f} {row[2]:>9.1f}")
+    n = totals["pages"]
+    print(f"{'all':44} {n:>5} {totals['ours'] / n:>7.1f} {totals['plumber'] / n:>10.1f} {totals['pdfium'] / n:>9.1f}")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _timed(command: list[str], runs: int = 3) -> float:
+    """Median wall-clock seconds of a command, after one untimed run."""
+    subprocess.run(command, env=_env(), capture_output=True, check=False)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(command, env=_env(), capture_output=True, check=False)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+DUMP = """import sys, pypdfium2
+for f in sys.argv[1:]:
+    [p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(f)]
+"""
+
+
+def processes(out: Path) -> None:
+    files = [str(p) for p in sorted(REAL.glob("*.pdf"))]
+    dump = _timed([PYTHON, "-c", DUMP, *files])
+    extract = _timed([BUDGETWATCH, "extract", *files, "--out", str(out / "extract")])
+    print(f"process: pypdfium2 text dump of {len(files)} real reports {dump:.2f} s")
+    print(f"process: budgetwatch extract of the same files {extract:.2f} s ({extract / dump:.1f}× the dump)")
+    print(f"process: budgetwatch --help {_timed([BUDGETWATCH, '--help']):.2f} s")
+    print(f"process: budgetwatch rules {_timed([BUDGETWATCH, 'rules']):.2f} s")
+    one = str(REAL / ONE_REPORT)
+    print(f"process: budgetwatch check {ONE_REPORT} {_timed([BUDGETWATCH, 'check', one]):.2f} s")
+    demo = _timed([BUDGETWATCH, "demo", "--out", str(out / "demo")], runs=1)
+    print(f"process: budgetwatch demo {demo:.2f} s (its crawl waits on purpose between requests to one host)")
+
+
+PUBLISH = """
+import resource, sys, tempfile, time
+t0 = time.perf_counter()
+from pathlib import Path
+from budgetwatch.acquire.docref import DocumentRef
+from budgetwatch.check.batch import validate_extractions
+from budgetwatch.publish.dataset import Dataset, publish
+from budgetwatch.read.extract import extract_bytes
+
+def once(path, folder):
+    t = time.perf_counter()
+    extraction = extract_bytes(path.read_bytes(), str(path))
+    [report] = validate_extractions([extraction])
+    ref = DocumentRef(path=str(path), url="https://example.org/" + path.name)
+    action = publish(Dataset(Path(folder)), ref, report).action
+    return time.perf_counter() - t, action, len(report.findings)
+
+path = Path(sys.argv[1])
+with tempfile.TemporaryDirectory() as folder:
+    first, action, findings = once(path, folder)
+    fresh = time.perf_counter() - t0
+    warm = sorted(once(path, folder)[0] for _ in range(int(sys.argv[2])))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{fresh:.3f} {warm[len(warm) // 2]:.3f} {peak:.0f} {action} {findings}")
+"""
+
+
+def bytes_to_published() -> None:
+    path = REAL / ONE_REPORT
+    subprocess.run([PYTHON, "-c", PUBLISH, str(path), "1"], env=_env(), capture_output=True, check=True)
+    runs = []
+    for _ in range(3):
+        command = [PYTHON, "-c", PUBLISH, str(path), "5"]
+        done = subprocess.run(command, env=_env(), capture_output=True, text=True, check=True)
+        runs.append(done.stdout.split())
+    fresh = statistics.median(float(r[0]) for r in runs)
+    warm = statistics.median(float(r[1]) for r in runs)
+    peak = max(float(r[2]) for r in runs)
+    print(
+        f"bytes to published with findings, {ONE_REPORT}: fresh process {fresh:.2f} s (start to published), "
+        f"warm worker {warm:.2f} s, peak memory {peak:.0f} MB ({runs[0][3]}, {runs[0][4]} findings)"
+    )
+
+
+def _cells(extraction, only=None) -> Counter:
+    return Counter(
+        (i.table_id, i.side, i.code, i.label_norm, i.column_key, i.micros)
+        for i in extraction.items
+        if not i.blank and "|" not in i.column_key and (only is None or i.table_id in only)
+    )
+
+
+def scanned() -> None:
+    """The samples' tables as page images in an image-only PDF, read by OCR: time a page and cells right."""
+    if not ocr_engine.available() or cjk_font_file() is None:
+        print("scanned pages: skipped (needs the OCR engine and a TrueType CJK font such as fonts-wqy-zenhei)")
+        return
+    right = total = pages = 0
+    elapsed, lowest = 0.0, 1.0
+    from budgetwatch.read import ocr_grid
+
+    ocr_grid._engine()  # the models load once a process, before the first page
+    for path in bundled_samples():
+        source = extract_path(path)
+        if not source.items:
+            continue
+        pngs = extraction_to_pngs(source)
+        t = time.perf_counter()
+        back = extract_bytes(pngs_to_pdf(pngs), "scanned.pdf")
+        seconds = time.perf_counter() - t
+        read = {t.table_id for t in back.tables if str(t.status) in ("parsed", "declared_empty")}
+        expected = _cells(source, read)
+        ok, n = sum((expected & _cells(back)).values()), sum(expected.values())
+        right, total = right + ok, total + n
+        pages, elapsed = pages + len(pngs), elapsed + seconds
+        lowest = min([lowest, *(i.ocr_confidence for i in back.items if i.ocr_confidence is not None)])
+        print(f"scanned {path.stem:30} {len(pngs):>3} pages {seconds / len(pngs):>5.2f} s a page {ok:>5}/{n}")
+    print(
+        f"scanned pages {pages}: {elapsed / pages:.2f} s a page, cell accuracy {right}/{total} = {right / total:.2%}, "
+        f"lowest amount confidence {lowest:.3f}; peak memory {peak_rss_mb():.0f} MB"
+    )
+
+
+def long_document(target_pages: int = 300) -> None:
+    """A 300-page PDF (the hongshan tables over and over) read whole: seconds and peak memory."""
+    from budgetwatch.fixtures.render_pdf import render_tables
+
+    source = extract_path(next(p for p in bundled_samples() if "hongshan" in p.name))
+    tables = [
+        (t, [i for i in source.items if i.table_id == t.table_id and i.instance == t.instance]) for t in source.tables
+    ]
+    tables = [(t, items) for t, items in tables if str(t.status) == "parsed" and t.table_id <= "budget.10"]
+    one = render_tables(tables, department=source.document.department, year=2024)
+    per_copy = read_pdf(one, "one.pdf").page_count
+    data = render_tables(tables * -(-target_pages // per_copy), department=source.document.department, year=2024)
+    before = peak_rss_mb()
+    t = time.perf_counter()
+    text = read_pdf(data, "long.pdf")
+    elapsed = time.perf_counter() - t
+    print(
+        f"long PDF: {text.page_count} pages read in {elapsed:.1f} s "
+        f"({elapsed / text.page_count * 1000:.0f} ms a page), "
+        f"peak memory {peak_rss_mb():.0f} MB (before {before:.0f} MB)"
+    )
+
+
+def main(repeats: int) -> None:
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    if REAL is None:
+        print("real reports: none found (../shared/real or tests/documents)")
+    else:
+        print(f"== real reports ({REAL})")
+        pages_table(real_pdfs(), repeats)
+    print("== the samples rendered by the generator")
+    pages_table(rendered_samples(), repeats)
+    long_document()
+    if REAL is not None:
+        with tempfile.TemporaryDirectory() as out:
+            processes(Path(out))
+        bytes_to_published()
+    scanned()
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

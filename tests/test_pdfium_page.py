@@ -1,0 +1,88 @@
+"""Ruled tables read from the characters and rules PDFium gives are the tables pdfplumber's own parser gives."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from budgetwatch.fixtures.render_pdf import extraction_to_pdf
+from budgetwatch.read.pdf_reader import TABLE_SETTINGS, _grid, _on_page, _ruled, read_pdf
+from budgetwatch.read.pdfium_page import PdfiumPage, Unsupported
+
+DOCUMENTS = Path(__file__).resolve().parent / "documents"
+REAL_PDFS = sorted(DOCUMENTS.glob("*.pdf"))
+
+
+def _grids(page) -> list[list[str]]:
+    tables = sorted(_on_page(page).find_tables(table_settings=TABLE_SETTINGS), key=lambda t: t.bbox[1])
+    return [_grid(t).rows for t in tables]
+
+
+def _both(data: bytes):
+    """Each ruled page as (pdfplumber's own page, the page built from PDFium)."""
+    doc = pypdfium2.PdfDocument(data)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        for k, plumber_page in enumerate(pdf.pages):
+            if _ruled(doc[k]):
+                yield plumber_page, PdfiumPage(doc[k], k + 1, plumber_page.initial_doctop)
+
+
+@pytest.mark.parametrize("path", REAL_PDFS, ids=[p.stem for p in REAL_PDFS])
+def test_real_reports_give_the_same_cells_from_pdfium_as_from_pdfplumber(path):
+    """Eight real reports: Office and WPS exports, a copy with pages turned by /Rotate, merged cells."""
+    pages = list(_both(path.read_bytes()))
+    assert pages or "text" in path.stem  # the text-only report draws no grid
+    for plumber_page, pdfium_page in pages:
+        assert _grids(pdfium_page) == _grids(plumber_page), f"{path.name} page {plumber_page.page_number}"
+
+
+def test_generated_and_copy_protected_reports_give_the_same_characters(hongshan):
+    """reportlab's embedded CJK font; in the protected copy pdfminer names characters only by CID."""
+    plain = extraction_to_pdf(hongshan, with_narrative=True)
+    protected = extraction_to_pdf(hongshan, with_narrative=True, owner_password="o")
+    for plumber_page, pdfium_page in _both(plain):
+        assert _grids(pdfium_page) == _grids(plumber_page)
+        mine, theirs = pdfium_page.chars, plumber_page.chars
+        assert [c["text"] for c in mine] == [c["text"] for c in theirs]
+        for a, b in zip(mine, theirs, strict=True):
+            assert all(abs(a[k] - b[k]) < 0.01 for k in ("x0", "x1", "top", "bottom")), (a, b)
+    for _, pdfium_page in _both(protected):
+        assert not any(c["text"].startswith("(cid:") for c in pdfium_page.chars)
+    assert read_pdf(protected, "protected.pdf").lines == read_pdf(plain, "plain.pdf").lines
+
+
+def _table_with_angled_note() -> bytes:
+    buffer = io.BytesIO()
+    c = canvas.Canvas(buffer, pagesize=A4)
+    xs, ys = [72, 200, 320], [700, 680, 660, 640]
+    for y in ys:
+        c.line(xs[0], y, xs[-1], y)
+    for x in xs:
+        c.line(x, ys[0], x, ys[-1])
+    for row, (label, amount) in enumerate([("item", "amount"), ("rent", "12.50"), ("total", "12.50")]):
+        c.drawString(xs[0] + 4, ys[row] - 14, label)
+        c.drawString(xs[1] + 4, ys[row] - 14, amount)
+    c.saveState()
+    c.translate(400, 500)
+    c.rotate(30)
+    c.drawString(0, 0, "stamped at an angle")
+    c.restoreState()
+    c.save()
+    return buffer.getvalue()
+
+
+def test_a_page_with_text_at_an_angle_is_read_by_pdfplumber_itself():
+    data = _table_with_angled_note()
+    doc = pypdfium2.PdfDocument(data)
+    with pytest.raises(Unsupported):
+        PdfiumPage(doc[0], 1).objects  # noqa: B018
+    text = read_pdf(data, "angled.pdf")
+    assert "item\tamount" in text.lines
+    assert "rent\t12.50" in text.lines
+    assert "total\t12.50" in text.lines
