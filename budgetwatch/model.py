@@ -93,6 +93,7 @@ class Table:
     statement: str | None = None  # 本部门…无… sentence when present
     family: str | None = None  # the template family whose header map it was read with
     columns: list[str] = field(default_factory=list)  # the column keys its header printed
+    guessed: list[str] = field(default_factory=list)  # why the place of some of its values is a guess
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from budgetwatch.fixtures.render_pdf import extraction_to_pdf
+from budgetwatch.labels import squeeze
 from budgetwatch.read.pdf_reader import TABLE_SETTINGS, _grid, _on_page, _ruled, read_pdf
 from budgetwatch.read.pdfium_page import PdfiumPage, Unsupported
 
@@ -43,18 +44,33 @@ def test_real_reports_give_the_same_cells_from_pdfium_as_from_pdfplumber(path):
 
 
 def test_generated_and_copy_protected_reports_give_the_same_characters(hongshan):
-    """reportlab's embedded CJK font; in the protected copy pdfminer names characters only by CID."""
+    """reportlab's CJK font, which the file does not embed; in the protected copy pdfminer names characters only by
+    CID. Where PDFium's text page leaves some of that font's characters out (the 栏次 digits), the page is not built
+    from PDFium but parsed by pdfminer, so every character is read either way."""
     plain = extraction_to_pdf(hongshan, with_narrative=True)
     protected = extraction_to_pdf(hongshan, with_narrative=True, owner_password="o")
+    compared = left_to_pdfminer = 0
     for plumber_page, pdfium_page in _both(plain):
+        try:
+            mine = pdfium_page.chars
+        except Unsupported:
+            left_to_pdfminer += 1
+            continue
+        compared += 1
         assert _grids(pdfium_page) == _grids(plumber_page)
-        mine, theirs = pdfium_page.chars, plumber_page.chars
+        theirs = plumber_page.chars
         assert [c["text"] for c in mine] == [c["text"] for c in theirs]
         for a, b in zip(mine, theirs, strict=True):
             assert all(abs(a[k] - b[k]) < 0.01 for k in ("x0", "x1", "top", "bottom")), (a, b)
+    assert left_to_pdfminer, compared  # the table pages of the render: their 栏次 digits are left out
     for _, pdfium_page in _both(protected):
-        assert not any(c["text"].startswith("(cid:") for c in pdfium_page.chars)
-    assert read_pdf(protected, "protected.pdf").lines == read_pdf(plain, "plain.pdf").lines
+        try:
+            assert not any(c["text"].startswith("(cid:") for c in pdfium_page.chars)
+        except Unsupported:
+            continue
+    lines = read_pdf(plain, "plain.pdf").lines
+    assert any("栏次123" in squeeze(line) for line in lines)
+    assert read_pdf(protected, "protected.pdf").lines == lines
 
 
 def _table_with_angled_note() -> bytes:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from budgetwatch.check.certainty import downgrade_guessed
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction, Finding, Severity
 from budgetwatch.read.isolation import read_documents
@@ -83,7 +84,7 @@ def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
         if not ex.document.is_disclosure:
             reports.append(DocumentReport(extraction=ex, findings=[]))
             continue
-        findings = by_document.get(sha, []) + document_findings(ex) + narrative_findings(ex)
+        findings = downgrade_guessed(by_document.get(sha, []) + document_findings(ex) + narrative_findings(ex), ex)
         for f in findings:
             f.basis = f.basis or basis_of(f.check_id)
         findings.sort(key=_finding_order)

@@ -27,6 +27,7 @@ from budgetwatch.read.limits import (
 from budgetwatch.read.locate import Span, locate, table_sections
 from budgetwatch.read.office_readers import read_docx, read_excel, read_html
 from budgetwatch.read.pdf_reader import read_pdf
+from budgetwatch.read.rawrows import RaggedRows, RawTable
 from budgetwatch.read.tabbed import looks_tabbed, read_tabbed
 
 TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -64,13 +65,15 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
     try:
         # the performance-target tables are forms, not grids: their token reader works whatever separates the cells
         grid = spec.layout not in ("funding", "project_detail") and looks_tabbed(lines, span)
-        raw = read_tabbed(lines, span) if grid else read_layout(lines, span)
+        raw = _tabbed_or_layout(lines, span) if grid else read_layout(lines, span)
         items = raw_to_items(spec, raw, unit=span.unit, year=year, instance=span.instance)
     except LayoutError as exc:
         table.status = TableStatus.UNREADABLE
         table.notes.append(f"lines {span.start + 1}-{span.end}: {exc}")
         return table, []
     table.notes.extend(raw.notes)
+    table.guessed = list(raw.guessed)
+    table.notes.extend(f"reading uncertain: {reason}" for reason in raw.guessed)
     table.statement = raw.statement
     table.columns = list(raw.column_headers)
     amounts = [i.micros for i in items if i.micros is not None]
@@ -79,6 +82,14 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
     if raw.header_text:
         table.notes.extend(_header_mismatches(spec, raw.header_text))
     return table, items
+
+
+def _tabbed_or_layout(lines: list[str], span: Span) -> RawTable:
+    """A tab-separated table by its columns; one whose rows dropped their blank cells as layout text."""
+    try:
+        return read_tabbed(lines, span)
+    except RaggedRows:
+        return read_layout(lines, span)
 
 
 def _unrecognised_tables(

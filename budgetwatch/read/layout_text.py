@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from budgetwatch.amounts import is_amount, is_percent
 from budgetwatch.labels import normalise_label, squeeze
 from budgetwatch.read.catalogue import SideSpec, TableSpec
 from budgetwatch.read.codes import function_class_by_name
+from budgetwatch.read.layout_lines import prints_code_levels, unglued, without_repeated_headers
 from budgetwatch.read.locate import Span
+from budgetwatch.read.placement import column_order
 from budgetwatch.read.rawrows import (
     ECONOMIC_CODE,
     FUNCTION_CODE,
@@ -27,10 +30,12 @@ _UNIT_WORDS = {"万元", "元", "万", "千元"}
 
 
 def _body_lines(lines: list[str], span: Span) -> list[tuple[int, str]]:
-    """Non-empty lines after the title, metadata dropped, a value broken as ``0.0`` / ``0`` joined again."""
+    """Non-empty lines after the title, metadata dropped, glued cells set apart, split codes joined, a value broken
+    as ``0.0`` / ``0`` joined again."""
     out: list[tuple[int, str]] = []
+    code_levels = prints_code_levels(lines[span.title_line + 1 : span.end])
     for i in range(span.title_line + 1, span.end):
-        text = lines[i].strip()
+        text = unglued(lines[i].strip(), code_levels)
         if not text or i in span.header_lines:
             continue
         if text in _UNIT_WORDS and out == [] and span.unit_line:
@@ -51,7 +56,8 @@ def _amount_token(token: str, first: bool, line_has_decimal: bool) -> bool:
 
 def _split_amounts(tokens: list[str]) -> tuple[list[str], list[str]]:
     """Leading words and trailing amounts of a line."""
-    has_decimal = any("." in t and is_amount(t) for t in tokens)
+    # a formatted amount on the line (decimals or thousands separators) makes its bare integers amounts too
+    has_decimal = any(("." in t or "," in t) and is_amount(t) for t in tokens)
     k = len(tokens)
     while k > 0 and _amount_token(tokens[k - 1], k - 1 == 0, has_decimal):
         k -= 1
@@ -78,6 +84,10 @@ def _collect_notes(text: str, table: RawTable) -> bool:
     return False
 
 
+def _has_amounts(text: str) -> bool:
+    return bool(_split_amounts(text.split())[1])
+
+
 def read_layout(lines: list[str], span: Span) -> RawTable:
     """Raw rows of a layout-text table section."""
     spec = span.spec
@@ -87,11 +97,9 @@ def read_layout(lines: list[str], span: Span) -> RawTable:
     for _, text in body[:start]:
         if is_empty_statement(text):
             table.statement = squeeze(text)
-    for col in spec.all_columns():
-        table.column_headers[col.key] = col.header
-    rest = body[start:]
+    rest = without_repeated_headers(body[:start], body[start:], _has_amounts)
     if spec.layout == "two_sided":
-        table.rows = _two_sided(spec, rest, table)
+        table.rows = _two_sided(spec, rest, table, [t for _, t in body[:start]])
     elif spec.layout == "funding":
         table.rows = _funding(spec, body, table)
     elif spec.layout == "project_detail":
@@ -99,8 +107,17 @@ def read_layout(lines: list[str], span: Span) -> RawTable:
     elif spec.layout == "groups":
         table.rows = _group_rows(spec, rest, table)
     else:
-        table.rows = _coded_rows(spec, rest, table)
+        table.rows = _coded_rows(spec, rest, table, [t for _, t in body[:start]])
+    table.column_headers = _printed_columns(spec, table)
     return table
+
+
+def _printed_columns(spec: TableSpec, table: RawTable) -> dict[str, str]:
+    """The columns the header names or that hold a value in some row: a template column neither names nor fills was
+    not printed (a text layer drops blank cells), so rules over it do not apply."""
+    holding = {key for row in table.rows for cell in row.cells if cell.raw for key in cell.columns}
+    named = {c.key for c in spec.all_columns() if any(label in table.header_text for label in c.labels)}
+    return {c.key: c.header for c in spec.all_columns() if c.key in holding | named}
 
 
 _PERSONNEL_CLASSES = ("301", "303")
@@ -130,6 +147,8 @@ def _group_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -
                 entries.append(entry)
             elif entry is not None and is_amount(token) and not entry["amount"]:
                 entry["amount"] = token
+            elif _amount_token(token, False, False):
+                table.guessed.append(f"a value at line {i + 1} follows no code of its own: {token}")
             elif entry is not None:
                 entry["words"].append(token)
         for e in entries:
@@ -149,43 +168,70 @@ def _code_pattern(spec: TableSpec) -> re.Pattern[str]:
     )
 
 
-def _coded_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -> list[RawRow]:
+@dataclass(slots=True)
+class _Gathered:
+    """A row's code, name and values as printed, before the values are placed in columns."""
+
+    label: str
+    code: str | None
+    group: str | None
+    line: int
+    amounts: list[str]
+
+
+def _coded_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable, header_lines: list[str]) -> list[RawRow]:
     """Rows of code + name + amounts, where a name or code may wrap over several lines."""
-    columns = spec.columns
+    return _place_values(spec, _gathered_rows(spec, rest, table), table, header_lines)
+
+
+def _gathered_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -> list[_Gathered]:
     code_re = _code_pattern(spec)
-    rows: list[RawRow] = []
+    projects = spec.layout == "projects"
+    rows: list[_Gathered] = []
     code: str | None = None
     words: list[str] = []
     for i, text in rest:
         if _collect_notes(text, table):
             continue
-        tokens = text.split()
-        lead, amounts = _split_amounts(tokens)
-        if not code and not words and lead and code_re.match(lead[0]):
+        lead, amounts = _split_amounts(text.split())
+        if not code and lead and code_re.match(lead[0]) and (not words or not projects):
+            if words and rows and len(lead) > 1:
+                # the line before a code that prints its own name is the end of the previous row's wrapped name
+                rows[-1].label += "".join(words)
+                words = []
             code, lead = lead[0], lead[1:]
-        elif spec.layout == "projects" and code and not words and lead and _PROJECT_CODE.match(lead[0]):
+        elif projects and code and not words and lead and _PROJECT_CODE.match(lead[0]):
             code, lead = code + lead[0], lead[1:]  # a project code broken over two lines
         if lead:
-            words.append("".join(lead) if spec.layout != "projects" else " ".join(lead))
+            words.append("".join(lead) if not projects else " ".join(lead))
         if not amounts:
             continue
-        if not code and not words and rows and len(rows[-1].cells) < len(columns):
-            rows[-1].cells.extend(_cells(columns, amounts, len(rows[-1].cells)))  # the row's values go on
+        if not code and not words and rows and len(rows[-1].amounts) < len(spec.columns):
+            rows[-1].amounts.extend(amounts)  # the row's values go on
             rows[-1].line = i
             continue
-        label, unit = ("".join(words), None) if spec.layout != "projects" else _project_name_and_unit(words)
-        rows.append(RawRow(label=label, cells=_cells(columns, amounts, 0), line=i, code=code, group=unit))
+        label, unit = ("".join(words), None) if not projects else _project_name_and_unit(words)
+        rows.append(_Gathered(label, code, unit, i, list(amounts)))
         code, words = None, []
     if code or words:
         table.notes.append(f"text after the last row has no amounts: {code or ''} {' '.join(words)}".strip())
-    for row in rows:
-        if len(row.cells) > len(columns):
+    return rows
+
+
+def _place_values(spec: TableSpec, gathered: list[_Gathered], table: RawTable, header: list[str]) -> list[RawRow]:
+    """Each row's values in the columns the header says they stand in (see `budgetwatch.read.placement`)."""
+    for g in gathered:
+        if len(g.amounts) > len(spec.columns):
             raise LayoutError(
-                f"{spec.id} {spec.title}: a row at line {row.line + 1} has {len(row.cells)} values, "
-                f"the template has {len(columns)} columns"
+                f"{spec.id} {spec.title}: a row at line {g.line + 1} has {len(g.amounts)} values, "
+                f"the template has {len(spec.columns)} columns"
             )
-    counts = {len(r.cells) for r in rows}
+    counts = {len(g.amounts) for g in gathered}
     widest = max(counts, default=0)
+    columns, guess = column_order(spec.columns, header, widest)
+    if guess:
+        table.guessed.append(guess)
+    rows = [RawRow(g.label, _cells(columns, g.amounts, 0), g.line, code=g.code, group=g.group) for g in gathered]
     if len(counts) > 1 and widest > 2:
         # rows print differing numbers of values: blanks were dropped, so after the first value (the row total) a
         # shorter row's values cannot be placed; they keep every column they may belong to
@@ -201,7 +247,7 @@ def _coded_rows(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -
     if short:
         table.notes.append(
             f"rows print {'/'.join(map(str, sorted(short)))} of {len(columns)} values; "
-            "the rest are taken as blank, in template column order"
+            "the rest are taken as blank, in the order the header names the columns"
         )
     return rows
 
@@ -230,8 +276,39 @@ def _known_label(spec: TableSpec, label: str) -> bool:
     return function_class_by_name(norm, exact=True) is not None
 
 
-def _two_sided(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -> list[RawRow]:
-    """Label/amount pairs of a 收入 | 支出 table laid out as text, assigned to their side by what they say.
+def _two_sided(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable, header: list[str]) -> list[RawRow]:
+    """Label/amount pairs of a 收入 | 支出 table laid out as text, assigned to their side by what they say."""
+    income, expenditure = spec.side("income"), spec.side("expenditure")
+    rows: list[RawRow] = []
+    cursor = {"income": 0, "expenditure": 0}
+    for entry in _two_sided_entries(spec, rest, table):
+        if not entry["label"]:
+            if entry["amounts"]:
+                table.notes.append(f"amounts without a label at line {entry['line'] + 1}: {' '.join(entry['amounts'])}")
+                table.guessed.append(f"values without a label at line {entry['line'] + 1}")
+            continue
+        side = _side_of(entry["label"], income, expenditure, cursor)
+        if side is None:
+            table.notes.append(f"label not in the template: {entry['label']} (line {entry['line'] + 1})")
+            if entry["amounts"]:
+                table.guessed.append(f"a row the template does not name, with values, left out: {entry['label']}")
+            continue
+        columns = list((income if side == "income" else expenditure).columns)
+        if len(entry["amounts"]) > 1:
+            columns, guess = column_order(columns, header, len(entry["amounts"]))
+            if guess and guess not in table.guessed:
+                table.guessed.append(guess)
+        cells = (
+            _cells(columns, entry["amounts"], 0)
+            if entry["amounts"]
+            else [RawCell((columns[0].key,), "", columns[0].header)]
+        )
+        rows.append(RawRow(label=entry["label"], cells=cells, line=entry["line"], side=side, line_no=entry["line_no"]))
+    return rows
+
+
+def _two_sided_entries(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) -> list[dict]:
+    """Each label with the amounts after it, in reading order.
 
     Where the header has 行次, a bare one- or two-digit number after a label (or alone) is a line number."""
     line_numbers = "行次" in table.header_text or "行" in table.header_text
@@ -265,26 +342,7 @@ def _two_sided(spec: TableSpec, rest: list[tuple[int, str]], table: RawTable) ->
                 last["line"] = i
             else:
                 entries.append({"label": token, "amounts": [], "line": i, "line_no": None})
-    income, expenditure = spec.side("income"), spec.side("expenditure")
-    rows: list[RawRow] = []
-    cursor = {"income": 0, "expenditure": 0}
-    for entry in entries:
-        if not entry["label"]:
-            if entry["amounts"]:
-                table.notes.append(f"amounts without a label at line {entry['line'] + 1}: {' '.join(entry['amounts'])}")
-            continue
-        side = _side_of(entry["label"], income, expenditure, cursor)
-        if side is None:
-            table.notes.append(f"label not in the template: {entry['label']} (line {entry['line'] + 1})")
-            continue
-        columns = (income if side == "income" else expenditure).columns
-        cells = (
-            _cells(columns, entry["amounts"], 0)
-            if entry["amounts"]
-            else [RawCell((columns[0].key,), "", columns[0].header)]
-        )
-        rows.append(RawRow(label=entry["label"], cells=cells, line=entry["line"], side=side, line_no=entry["line_no"]))
-    return rows
+    return entries
 
 
 def _side_of(label: str, income: SideSpec, expenditure: SideSpec, cursor: dict[str, int]) -> str | None:

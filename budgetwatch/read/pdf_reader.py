@@ -82,8 +82,9 @@ def _decode_cids(page, pdfium_page, known: dict[str, str]) -> None:
             continue
         x = (char["x0"] + char["x1"]) / 2
         y = height - (char["top"] + char["bottom"]) / 2
-        cx, _, text = min(centres, key=lambda c: (c[0] - x) ** 2 + (c[1] - y) ** 2)
-        if abs(cx - x) <= max(1.0, (char["x1"] - char["x0"]) / 2):
+        cx, cy, text = min(centres, key=lambda c: (c[0] - x) ** 2 + (c[1] - y) ** 2)
+        # PDFium's text page may leave a character out: the nearest one is then another's, on another line or not
+        if abs(cx - x) <= max(1.0, (char["x1"] - char["x0"]) / 2) and abs(cy - y) <= (char["bottom"] - char["top"]) / 2:
             known[char["text"]] = text
     for char in cids:
         char["text"] = known.get(char["text"], char["text"])
@@ -285,6 +286,11 @@ def read_pdf(data: bytes, source: str, *, max_pages: int = 2000, max_ocr_pages: 
         raise DocumentError(source, f"PDF could not be read ({type(exc).__name__}: {exc})") from exc
     finally:
         reading.close()
+    if reading.cid_text:
+        # a CID left unnamed on its page (PDFium left that character out) takes what a later page taught
+        unnamed = re.compile(r"\(cid:\d+\)")
+        named = reading.cid_text
+        reading.text.lines = [unnamed.sub(lambda m: named.get(m[0], m[0]), line) for line in reading.text.lines]
     return reading.text
 
 

@@ -169,6 +169,8 @@ class PdfiumPage(Page):
                 }
             )
         textpage.close()
+        if _left_out(self._pdfium.raw, states):
+            raise Unsupported("text in a font the file does not embed that PDFium's text page leaves out")
         return out
 
     def _text_state(self, raw, index: int) -> tuple:
@@ -245,6 +247,22 @@ class PdfiumPage(Page):
             mb_x0, mb_top = self.mediabox[:2]
             obj["pts"] = [(x + mb_x0, self.height - y + mb_top) for x, y in pts]
         objects[kind].append(obj)
+
+
+def _left_out(page, read: dict[int, tuple]) -> bool:
+    """True when a text object of the page in a font the file does not embed has no character in PDFium's text page.
+
+    PDFium measures such a font by the one it substitutes, and its text page then drops some objects as if they
+    repeated their neighbours (seen: the single digits of a 行次 column); pdfminer reads them all."""
+    for k in range(pdfium_c.FPDFPage_CountObjects(page)):
+        obj = pdfium_c.FPDFPage_GetObject(page, k)
+        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_TEXT:
+            continue
+        if ctypes.cast(obj, ctypes.c_void_p).value not in read:
+            font = pdfium_c.FPDFTextObj_GetFont(obj)
+            if not pdfium_c.FPDFFont_GetIsEmbedded(font):
+                return True
+    return False
 
 
 def _subpaths(path, matrix: Matrix) -> list[list[tuple[str, tuple[float, float]]]]:

@@ -48,9 +48,16 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
     header_text: str = ""
     column_headers: dict[str, str] = field(default_factory=dict)  # column key → printed header
+    # why some value's place is a guess (blanks dropped, a header that does not name the columns): checks on this
+    # table cannot be certain, so their errors are reported as warnings
+    guessed: list[str] = field(default_factory=list)
 
 
-__all__ = ["COVERED", "LayoutError", "RawCell", "RawRow", "RawTable", "is_empty_statement", "spread"]
+class RaggedRows(LayoutError):
+    """Tab-separated rows whose cells are not in their header's columns: blanks were dropped."""
+
+
+__all__ = ["COVERED", "LayoutError", "RaggedRows", "RawCell", "RawRow", "RawTable", "is_empty_statement", "spread"]
 
 _STATEMENT = re.compile(r"^本(?:部门|单位).{0,30}?(?:无|没有).{0,40}$")
 

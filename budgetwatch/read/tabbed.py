@@ -16,6 +16,7 @@ from budgetwatch.read.rawrows import (
     ECONOMIC_CODE,
     FUNCTION_CODE,
     LayoutError,
+    RaggedRows,
     RawCell,
     RawRow,
     RawTable,
@@ -160,6 +161,8 @@ def read_tabbed(lines: list[str], span: Span) -> RawTable:
     # a table continued on the next page repeats its header (and 栏次 row): those rows are not data
     seen_header = {tuple(squeeze(c) for c in r) for r in [*head, *([number_row] if number_row else [])]}
     body = [(i, c) for i, c in body if tuple(squeeze(x) for x in c) not in seen_header and not _is_number_row(c)]
+    if (bad := _misaligned(body, positions)) is not None:
+        raise RaggedRows(f"{spec.id} {spec.title}: line {bad + 1} prints its cells out of their columns")
     if spec.layout == "two_sided":
         table.rows = _two_sided_rows(spec, body, head, positions, covered)
     elif spec.layout == "groups":
@@ -395,6 +398,23 @@ def looks_tabbed(lines: list[str], span: Span) -> bool:
     """True when most table lines of the span carry tabs."""
     body = [lines[i] for i in range(span.title_line + 1, span.end) if lines[i].strip()]
     return sum("\t" in line for line in body) >= max(2, len(body) // 3)
+
+
+def _misaligned(body: list[tuple[int, list[str]]], positions: dict) -> int | None:
+    """The first line where a row's cells stand in the wrong columns: a label under an amount header, or a formatted
+    amount where no amount column is. Blank cells were dropped there, so positions say nothing of columns."""
+    for i, cells in body:
+        for k, cell in enumerate(map(str.strip, cells)):
+            if not cell or cell in _NO_VALUE:
+                continue
+            if k in positions and not is_amount(cell):
+                return i
+            if k not in positions and is_amount(cell) and ("." in cell or "," in cell):
+                return i
+    return None
+
+
+_NO_VALUE = {"-", "—", "－", "/", "／", "*"}
 
 
 __all__ = ["SplitCodes", "is_amount", "level_positions", "looks_tabbed", "read_tabbed"]
