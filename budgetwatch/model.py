@@ -94,6 +94,7 @@ class Table:
     family: str | None = None  # the template family whose header map it was read with
     columns: list[str] = field(default_factory=list)  # the column keys its header printed
     guessed: list[str] = field(default_factory=list)  # why the place of some of its values is a guess
+    placed_by_order: list[str] = field(default_factory=list)  # why which columns its values stand in is a guess
 
 
 @dataclass(slots=True)

@@ -68,7 +68,7 @@ def test_fewer_values_than_the_header_names_are_placed_by_guess_and_said_so():
 
 def test_budget_and_final_printed_item_by_item_are_paired():
     columns = _spec("final.09").columns
-    header = ["合计 因公出国（境）费 公务接待费", "预算数 决算数 预算数 决算数 预算数 决算数 预算数 决算数 预算数 决算数 预算数 决算数"]
+    header = ["合计 因公出国（境）费 公务接待费", " ".join(["预算数 决算数"] * 6)]
     placed, guess = column_order(columns, header, 12)
     assert [c.key for c in placed[:4]] == ["budget_total", "final_total", "budget_outbound", "final_outbound"]
     assert guess is None
@@ -82,11 +82,7 @@ def wanli_2025():
 def test_tab_separated_rows_that_dropped_their_blanks_are_read_as_layout_text(wanli_2025):
     """The class rows print `201 <tab> 一般公共服务支出` without blank 款 and 项 cells: by position the amounts would
     stand in the code columns; read as layout text the class keeps its code and its values."""
-    class_row = {
-        i.column_key: i.micros
-        for i in wanli_2025.items
-        if i.table_id == "budget.03" and i.code == "201"
-    }
+    class_row = {i.column_key: i.micros for i in wanli_2025.items if i.table_id == "budget.03" and i.code == "201"}
     assert class_row == {"total": 3_296_600_000_000, "basic": 0, "project": 3_296_600_000_000}
 
 
@@ -94,3 +90,24 @@ def test_a_table_read_by_guess_says_why_in_its_notes(wanli_2025):
     table = wanli_2025.table("budget.04")
     assert table.guessed
     assert any(n.startswith("reading uncertain: ") for n in table.notes)
+
+
+def test_a_column_guess_shared_by_every_row_keeps_sums_within_the_table_and_doubts_the_rest(tmp_path):
+    """hongshan's 部门支出总表 prints 3 values under 6 headers in every row. Its 合计 row changed: the row total no longer
+    equals its parts whichever columns they are (an error), while a comparison of one of its columns with another
+    table rests on which column that is (a warning that says so)."""
+    from budgetwatch.check.batch import validate_extractions  # noqa: PLC0415
+    from budgetwatch.cli.main import bundled_samples  # noqa: PLC0415
+
+    source = next(p for p in bundled_samples() if p.name.startswith("hongshan"))
+    broken = tmp_path / source.name
+    broken.write_text(
+        source.read_text(encoding="utf-8").replace("合计 991.65 462.83 528.82", "合计 991.65 462.83 520.82", 1),
+        encoding="utf-8",
+    )
+    (report,) = validate_extractions([extract_path(broken)])
+    assert report.extraction.table("budget.03").placed_by_order
+    in_table = [f for f in report.findings if f.check_id == "B03-1"]
+    assert in_table and all(str(f.severity) == "error" for f in in_table)
+    across = [f for f in report.findings if f.check_id.startswith("X-") and "budget.03" in f.message]
+    assert across and all(str(f.severity) == "warning" and "读表存疑" in f.message for f in across)

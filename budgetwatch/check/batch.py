@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from budgetwatch.check.certainty import downgrade_guessed
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction, Finding, Severity
 from budgetwatch.read.isolation import read_documents
@@ -71,6 +70,7 @@ def validate_extractions(extractions: list[Extraction]) -> list[DocumentReport]:
 def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
     """Every rule on each disclosure report; a file that is not one is reported with its verdict, unchecked."""
     # the checks (polars frames, numba's compiled loops, pandera) load here: extraction alone needs none of them
+    from budgetwatch.check.certainty import downgrade_guessed  # noqa: PLC0415
     from budgetwatch.check.document_checks import document_findings  # noqa: PLC0415
     from budgetwatch.check.narrative_checks import narrative_findings  # noqa: PLC0415
     from budgetwatch.check.rules import basis_of  # noqa: PLC0415

@@ -72,8 +72,8 @@ def _table_from_span(lines: list[str], span: Span, year: int | None) -> tuple[Ta
         table.notes.append(f"lines {span.start + 1}-{span.end}: {exc}")
         return table, []
     table.notes.extend(raw.notes)
-    table.guessed = list(raw.guessed)
-    table.notes.extend(f"reading uncertain: {reason}" for reason in raw.guessed)
+    table.guessed, table.placed_by_order = list(raw.guessed), list(raw.placed_by_order)
+    table.notes.extend(f"reading uncertain: {reason}" for reason in [*raw.guessed, *raw.placed_by_order])
     table.statement = raw.statement
     table.columns = list(raw.column_headers)
     amounts = [i.micros for i in items if i.micros is not None]

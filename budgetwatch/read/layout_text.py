@@ -230,7 +230,7 @@ def _place_values(spec: TableSpec, gathered: list[_Gathered], table: RawTable, h
     widest = max(counts, default=0)
     columns, guess = column_order(spec.columns, header, widest)
     if guess:
-        table.guessed.append(guess)
+        table.placed_by_order.append(guess)
     rows = [RawRow(g.label, _cells(columns, g.amounts, 0), g.line, code=g.code, group=g.group) for g in gathered]
     if len(counts) > 1 and widest > 2:
         # rows print differing numbers of values: blanks were dropped, so after the first value (the row total) a

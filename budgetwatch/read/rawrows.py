@@ -51,6 +51,9 @@ class RawTable:
     # why some value's place is a guess (blanks dropped, a header that does not name the columns): checks on this
     # table cannot be certain, so their errors are reported as warnings
     guessed: list[str] = field(default_factory=list)
+    # a guess of which whole columns the values stand in, the same for every row: sums within the table hold or fail
+    # whatever the true columns are, comparisons with other tables do not
+    placed_by_order: list[str] = field(default_factory=list)
 
 
 class RaggedRows(LayoutError):
