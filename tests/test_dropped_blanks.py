@@ -93,9 +93,9 @@ def test_a_table_read_by_guess_says_why_in_its_notes(wanli_2025):
 
 
 def test_a_column_guess_shared_by_every_row_keeps_sums_within_the_table_and_doubts_the_rest(tmp_path):
-    """hongshan's 部门支出总表 prints 3 values under 6 headers in every row. Its 合计 row changed: the row total no longer
-    equals its parts whichever columns they are (an error), while a comparison of one of its columns with another
-    table rests on which column that is (a warning that says so)."""
+    """hongshan's 部门支出总表 prints 3 values under 6 headers in every row. Its 合计 row changed: the row total no
+    longer equals its parts whichever columns they are (an error), while a comparison of one of its columns with
+    another table rests on which column that is (a warning that says so)."""
     from budgetwatch.check.batch import validate_extractions  # noqa: PLC0415
     from budgetwatch.cli.main import bundled_samples  # noqa: PLC0415
 
