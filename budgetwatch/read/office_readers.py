@@ -194,6 +194,7 @@ def read_html(
 
     limits = limits or Limits.from_env()
     text = _html_text(data, source, html_encoding(data, declared_encoding))
+    _check_text_runs(text, source, limits)
     if _tag_depth(text) > limits.max_depth:  # the parser would build the whole tree first, slowly
         raise DocumentError(source, f"HTML nested more than {limits.max_depth} elements deep (MAX_DEPTH)")
     soup = BeautifulSoup(text, "html.parser")
@@ -214,6 +215,23 @@ def read_html(
         if text:
             lines.append(text)
     return lines
+
+
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_ENTITY = re.compile(r"&#?\w{1,32};")
+
+
+def _check_text_runs(text: str, source: str, limits: Limits) -> None:
+    """Refuse text between two tags longer than any line of a report (entities counted as the character they stand
+    for) before parsing: the parser would decode it all first, slowly, for the line check to refuse it after."""
+    longest = limits.max_line_chars
+    for run in re.finditer(rf"[^<>]{{{longest + 1},}}", _SCRIPT.sub("", text)):
+        chars = len(_ENTITY.sub("x", run[0]))
+        if chars > longest:
+            raise DocumentError(
+                source, f"text of {chars:,} characters between two tags, more than the limit of {longest:,} "
+                "(MAX_LINE_CHARS)",
+            )  # fmt: skip
 
 
 def _html_text(data: bytes, source: str, encoding: str) -> str:
