@@ -280,8 +280,17 @@ def columns_sum(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     )
 
 
+def _tables_of(rule: Rule) -> set[str]:
+    """The tables whose cells a rule's members are drawn from."""
+    refs = [x for side in (rule.left, rule.right) for x in ((side,) if isinstance(side, RowsRef) else side or ())]
+    return {t for t in [rule.table, *(r.table for r in refs)] if t}
+
+
 def compile_plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
     """Every identity rule against the kinds present (`kinds` has KIND_COLUMNS and `kind`, its number)."""
+    # a rule none of whose tables is present has no members: not compiling it saves a few polars calls a rule
+    present = set(kinds.get_column("table_id").unique().to_list())
+    rules = [r for r in rules if _tables_of(r) & present]
     frames = []
     together = [r for r in rules if r.relation == "hierarchy"]  # one pass: they differ only by table
     if together:
