@@ -151,7 +151,9 @@ def _page_blocks(page, previous: _Grid | None) -> tuple[list[tuple[float, list[s
     """The page's text lines and tables in reading order, and its last table. A table at the top of a page that
     goes on from the previous page's last table with fewer ruled columns has its cells put back in that table's
     columns (a continuation page draws no rules where merged cells cover them)."""
-    tables = page.find_tables(table_settings=TABLE_SETTINGS)
+    from budgetwatch.read.ruled_tables import find_tables  # noqa: PLC0415 - pdfplumber loads with the first ruled page
+
+    tables = find_tables(page, TABLE_SETTINGS)
     boxes = [t.bbox for t in tables]
     outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
     lines = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
