@@ -122,11 +122,17 @@ class PdfiumPage(Page):
         rect_at, x_at, y_at = ctypes.addressof(rect), ctypes.addressof(origin_x), ctypes.addressof(origin_y)
         ctm_a, ctm_b, ctm_c, ctm_d, ctm_e, ctm_f = self._ctm
         mb_x0, mb_top = self.mediabox[:2]
-        height, doctop = self.height, self.initial_doctop
+        height, doctop, page_number = self.height, self.initial_doctop, self.page_number
+        # looked up once: a page has thousands of characters
+        unicode_of, generated, glyph_width = (
+            pdfium_c.FPDFText_GetUnicode,
+            pdfium_c.FPDFText_IsGenerated,
+            pdfium_c.FPDFFont_GetGlyphWidth,
+        )
         out = []
         for i in range(pdfium_c.FPDFText_CountChars(raw)):
-            code = pdfium_c.FPDFText_GetUnicode(raw, i)
-            if code in _INSERTED and pdfium_c.FPDFText_IsGenerated(raw, i):
+            code = unicode_of(raw, i)
+            if code in _INSERTED and generated(raw, i):
                 continue  # a space or line break PDFium inserted between words or lines; pdfminer sees none
             key = text_object(handle, i)
             if not key:
@@ -136,7 +142,7 @@ class PdfiumPage(Page):
                 state = states[key] = self._text_state(raw, i)
             scale, along_x, low, high, upright, horizontal, font, size = state
             origin(handle, i, x_at, y_at)
-            if font is not None and pdfium_c.FPDFFont_GetGlyphWidth(font, code, size, width):
+            if font is not None and glyph_width(font, code, size, width):
                 advance = width.value * scale[1]
             else:
                 loose_box(handle, i, rect_at)
@@ -153,7 +159,7 @@ class PdfiumPage(Page):
             out.append(
                 {
                     "object_type": "char",
-                    "page_number": self.page_number,
+                    "page_number": page_number,
                     "text": chr(code),
                     "upright": upright,
                     "x0": x0 + mb_x0,
