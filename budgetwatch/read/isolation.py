@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -276,6 +275,8 @@ def read_documents(
         for path in paths:
             yield path, verdict(path)
         return
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - not imported by the reading process itself
+
     with ThreadPoolExecutor(workers) as pool:
         yield from zip(paths, pool.map(verdict, paths), strict=True)
 
