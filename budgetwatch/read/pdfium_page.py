@@ -24,6 +24,8 @@ Matrix = tuple[float, float, float, float, float, float]
 
 _DIGITS = 3  # decimals kept of every coordinate
 _INSERTED = {0x20, 0x0A, 0x0D}  # what PDFium inserts between words and lines (flagged as generated)
+# PDFium's calls made for every character, bound to local names in the loop: a page has thousands of characters
+_PER_CHARACTER = (pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFFont_GetGlyphWidth)
 
 
 class Unsupported(Exception):
@@ -123,12 +125,7 @@ class PdfiumPage(Page):
         ctm_a, ctm_b, ctm_c, ctm_d, ctm_e, ctm_f = self._ctm
         mb_x0, mb_top = self.mediabox[:2]
         height, doctop, page_number = self.height, self.initial_doctop, self.page_number
-        # looked up once: a page has thousands of characters
-        unicode_of, generated, glyph_width = (
-            pdfium_c.FPDFText_GetUnicode,
-            pdfium_c.FPDFText_IsGenerated,
-            pdfium_c.FPDFFont_GetGlyphWidth,
-        )
+        unicode_of, generated, glyph_width = _PER_CHARACTER
         out = []
         for i in range(pdfium_c.FPDFText_CountChars(raw)):
             code = unicode_of(raw, i)
