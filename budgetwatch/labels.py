@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACE = re.compile(r"\s+")
 _NUMBERING = re.compile(
@@ -22,6 +23,7 @@ def strip_numbering(text: str) -> str:
     return _NUMBERING.sub("", text, count=1)
 
 
+@lru_cache(maxsize=16384)  # the same labels and code names are compared again and again
 def normalise_label(text: str) -> str:
     """The comparable form of a row label: no whitespace, no numbering, no trailing colon."""
     text = strip_numbering(squeeze(text))
@@ -41,6 +43,7 @@ _CAPTION_TAIL = re.compile(r"(?:编制部门|编制单位|部门名称|单位名
 _TITLE_QUOTES = re.compile(r"[“”\"'‘’「」『』《》]")
 
 
+@lru_cache(maxsize=16384)  # a line is looked at as a title more than once
 def title_key(text: str) -> str:
     """The comparable form of a title line: NFKC-folded, without whitespace, quotes, numbering before or after, a
     leading year, or the 部门 / 单位 caption that may follow it on the same line."""

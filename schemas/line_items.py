@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from budgetwatch.model import LINE_ITEM_SCHEMA
+from budgetwatch.frames import LINE_ITEM_SCHEMA
 
 _CHECKS: dict[str, list[pa.Check]] = {
     "sha256": [pa.Check.str_matches(r"^[0-9a-f]{64}$")],

@@ -8,7 +8,7 @@ import polars as pl
 
 from budgetwatch.check.evaluate import _cell_order, cells
 from budgetwatch.check.validate import comparisons, evaluated, frames, identity_findings
-from budgetwatch.model import LINE_ITEM_SCHEMA, TABLE_SCHEMA
+from budgetwatch.frames import LINE_ITEM_SCHEMA, TABLE_SCHEMA
 
 from .conftest import consistent_budget
 

@@ -102,3 +102,39 @@ def test_a_page_with_text_at_an_angle_is_read_by_pdfplumber_itself():
     assert "item\tamount" in text.lines
     assert "rent\t12.50" in text.lines
     assert "total\t12.50" in text.lines
+
+
+@pytest.mark.parametrize("path", REAL_PDFS, ids=[p.stem for p in REAL_PDFS])
+def test_the_indexed_cell_search_finds_pdfplumbers_cells_and_tables(path):
+    """Every ruled page of a real report: the same cells in the same order, and the same tables."""
+    from pdfplumber.table import TableFinder, intersections_to_cells  # noqa: PLC0415
+
+    from budgetwatch.read import ruled_tables  # noqa: PLC0415
+
+    doc = pypdfium2.PdfDocument(path.read_bytes())
+    pages = [PdfiumPage(doc[k], k + 1) for k in range(len(doc)) if _ruled(doc[k])]
+    assert pages or "text" in path.stem
+    for page in pages:
+        finder = TableFinder(page, TABLE_SETTINGS)
+        assert ruled_tables.intersections_to_cells(finder.intersections) == intersections_to_cells(finder.intersections)
+        found = ruled_tables.find_tables(page, TABLE_SETTINGS)
+        assert [t.cells for t in found] == [t.cells for t in finder.tables], f"{path.name} page {page.page_number}"
+
+
+@pytest.mark.parametrize("path", REAL_PDFS, ids=[p.stem for p in REAL_PDFS])
+def test_a_cells_text_is_pdfplumbers_text_of_its_characters(path):
+    """Every cell of every ruled table of a real report, worked out directly or not: pdfplumber's `extract_text`."""
+    from pdfplumber.utils.text import extract_text  # noqa: PLC0415
+
+    from budgetwatch.read.pdf_reader import cell_text  # noqa: PLC0415
+
+    doc = pypdfium2.PdfDocument(path.read_bytes())
+    cells = 0
+    for page in (PdfiumPage(doc[k], k + 1) for k in range(len(doc)) if _ruled(doc[k])):
+        for table in page.find_tables(table_settings=TABLE_SETTINGS):
+            for box in table.cells:
+                chars = page.crop(box, strict=False).chars
+                if chars:
+                    cells += 1
+                    assert cell_text(chars) == extract_text(chars), (path.name, page.page_number, box)
+    assert cells or "text" in path.stem

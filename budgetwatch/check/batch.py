@@ -47,8 +47,8 @@ class CheckRun:
 BATCH_DOCUMENTS = 2_500
 # batches validated side by side: the heavy parts (polars, the compiled loops) release the interpreter lock
 CONCURRENT_BATCHES = min(2, os.cpu_count() or 1)
-# documents read side by side, each in its own process (BUDGETWATCH_READ_WORKERS)
-READ_WORKERS = int(os.environ.get("BUDGETWATCH_READ_WORKERS") or 1)
+# documents read side by side, each in its own process (BUDGETWATCH_READ_WORKERS; by default one a core, up to two)
+READ_WORKERS = int(os.environ.get("BUDGETWATCH_READ_WORKERS") or min(2, os.cpu_count() or 1))
 
 
 def _finding_order(f: Finding) -> tuple:

@@ -1,15 +1,18 @@
 """Every identity of a compiled plan, evaluated over the line items of many documents at once.
 
 Each line item gets a document and a kind number; the plan (`identity_plan`) says which comparisons each kind takes
-part in. One compiled pass over the items (`kernels`) sums every comparison, a document at a time, in exact int64;
-row identities (columns_sum) are summed row by row in another. The same passes decide which comparisons apply (a value
-printed, the tables there, the rule's condition met, no column merged in the source) and list the cells of those that
-fail; only those, and those whose checked cell is printed twice, are then described cell by cell.
+part in. One compiled pass over the items (`kernels`; plain Python for a small batch, see `loops_for`) sums every
+comparison, a document at a time, in exact int64; row identities (columns_sum) are summed row by row in another. The
+same passes decide which comparisons apply (a value printed, the tables there, the rule's condition met, no column
+merged in the source) and list the cells of those that fail; only those, and those whose checked cell is printed
+twice, are then described cell by cell.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
@@ -20,6 +23,11 @@ import polars as pl
 from budgetwatch.check import kernels
 from budgetwatch.check.identity_plan import KIND_COLUMNS, TOTAL, Plan, compile_plan, kind_columns, total_row
 from budgetwatch.check.rules import Rule
+
+# Below this many line items a process that has not loaded numba runs the loops as Python (the same code, the same
+# results): over one 900-item report they take about 40 ms, where importing numba and loading the compiled loops from
+# its cache takes a fresh process 0.7 s. A process that has loaded them (a worker, after a large batch) keeps them.
+PLAIN_LOOPS_BELOW = 20_000
 
 COMPARISON_COLUMNS: dict[str, pl.DataType] = {
     "sha256": pl.String(),
@@ -89,6 +97,16 @@ def _in_document_order(items: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, n
 _TOTAL_MARK = 0x9E3779B97F4A7C15  # xor-ed into the key of a 合计 row
 
 
+def loops_for(items: int) -> types.ModuleType:
+    """The loops for a batch of `items` line items: compiled by numba, or plain for a small batch while numba is not
+    loaded."""
+    if items < PLAIN_LOOPS_BELOW and "budgetwatch.check.compiled_kernels" not in sys.modules:
+        return kernels
+    from budgetwatch.check import compiled_kernels  # noqa: PLC0415 - numba loads with the first large batch
+
+    return compiled_kernels
+
+
 def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     """The kind number of each item, and the distinct kinds numbered in order of first appearance."""
     # a 64-bit key per item: each attribute column hashed with its own seed, combined by xor (column by column is
@@ -97,7 +115,8 @@ def _kinds(items: pl.DataFrame) -> tuple[np.ndarray, pl.DataFrame]:
     hashes = [pl.col(name).hash(seed=k + 1) for k, name in enumerate(KIND_COLUMNS[:-1])]
     total = pl.when(total_row()).then(pl.lit(_TOTAL_MARK, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
     key = items.select(reduce(lambda a, b: a.xor(b), [*hashes, total]).alias("key")).to_series()
-    kind, first = kernels.number_distinct(key.to_numpy())
+    with np.errstate(over="ignore"):  # the hash wraps around on purpose (as Python, numpy would warn)
+        kind, first = loops_for(key.len()).number_distinct(key.to_numpy())
     kinds = items[first].select(kind_columns(items))
     if kinds.is_duplicated().any():  # kinds that differ only by a null or empty instance or side are one kind
         same = kinds.with_row_index("raw").group_by(kinds.columns, maintain_order=True).agg(pl.col("raw"))
@@ -206,7 +225,7 @@ def row_totals(c: Cells, table: str, side: str | None, keys: Sequence[str] | Non
         kinds = c.kinds.filter(pl.col("table_id") == table)
         column = np.full(c.kinds.height, -1, np.int64)
         column[kinds.get_column("kind").to_numpy()] = np.arange(kinds.height)
-        c.memo[table] = (kinds, *kernels.kind_totals(c.bounds, c.kind, c.value, column, kinds.height))
+        c.memo[table] = (kinds, *loops_for(c.kind.size).kind_totals(c.bounds, c.kind, c.value, column, kinds.height))
     kinds, totals, counts = c.memo[table]
     chosen = pl.col("table_id").is_not_null()  # every kind of the table (a literal would make one row of none)
     if side is not None:
@@ -355,7 +374,7 @@ def kind_sums(c: Cells, compiled: _Compiled, docs: Documents, *, held: bool = Tr
     for condition, columns in k.conditional:
         allowed[:, columns] &= docs.condition[condition][:, None]
     ref_empty = [docs.status(t, ("declared_empty",)) for t in k.ref_tables]
-    doc, comp, actual, difference, printed, blank, failing, compared, ran, items = kernels.kind_sums(
+    doc, comp, actual, difference, printed, blank, failing, compared, ran, items = loops_for(c.kind.size).kind_sums(
         c.bounds, c.kind, c.value, c.present, by_kind.ptr, by_kind.comp, by_kind.checked, by_kind.sign, by_kind.slot,
         by_kind.ref, allowed, k.summing, k.ref_ptr, k.ref_slot,
         np.column_stack(ref_empty) if ref_empty else np.zeros((nd, 0), bool), k.check_of, plan.check_ids.size, held,
@@ -469,11 +488,11 @@ def row_sums(
     arrays = (c.doc, c.kind, c.value, c.present, c.row_order)
     blocked_keys = np.unique(np.array(blocked, np.int64))
     rest = (table_of, p.ptr, p.rule_of, p.checked, p.sign, allowed, blocked_keys, n_tables, held)
-    rows, compared, rule_ran, cells, contiguous = kernels.row_sums(*arrays, *rest)
+    rows, compared, rule_ran, cells, contiguous = loops_for(c.kind.size).row_sums(*arrays, *rest)
     order = None
     if not contiguous:  # a row's cells came apart: put each row together (stably) and sum again
         order = np.lexsort((c.row_order, table_of[c.kind], c.doc))
-        rows, compared, rule_ran, cells, _ = kernels.row_sums(*(a[order] for a in arrays), *rest)
+        rows, compared, rule_ran, cells, _ = loops_for(c.kind.size).row_sums(*(a[order] for a in arrays), *rest)
     rule, doc, table, _, actual, expected, printed, total_printed, failing = rows
     for j in range(local.size):
         ran[:, p.check_of[j]] |= rule_ran[:, j]
@@ -596,7 +615,7 @@ def _described_sums(c: Cells, bad: pl.DataFrame, cand, item, checked, *, sign) -
     first_part = parts[np.r_[True, cand[parts][1:] != cand[parts][:-1]]] if parts.size else parts
     part_line = np.full(bad.height, -1, np.int64)
     part_line[cand[first_part]] = c.line[item[first_part]]
-    actual, expected, tolerance, printed, decimals, printed_checked = kernels.described(
+    actual, expected, tolerance, printed, decimals, printed_checked = loops_for(item.size).described(
         starts, c.value[item], c.present[item], checked, sign, c.decimals[item]
     )
     frame = (

@@ -44,6 +44,8 @@ MEMBER_COLUMNS: dict[str, pl.DataType] = {
     "ref_table": pl.String(),
 }
 
+_MEMBER_SCHEMA = {**COMPARISON_KEY, **MEMBER_COLUMNS}
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -93,16 +95,29 @@ def _signed(parts: tuple[str, ...]) -> list[tuple[str, int]]:
     return [(p[1:], -1) if p.startswith("-") else (p, 1) for p in parts]
 
 
-def _placed(kinds: pl.DataFrame, table: str, side: str | None) -> pl.DataFrame:
-    """Kinds of one table (and side) whose column is placed: merged source columns cannot be summed."""
-    out = kinds.filter((pl.col("table_id") == table) & ~pl.col("column_key").str.contains("|", literal=True))
-    return out.filter(pl.col("side") == side) if side else out
+class _Kinds:
+    """The kinds of a batch, with the placed kinds of each table (and side) worked out once: many rules read the same
+    table, and each filter is a polars call."""
+
+    def __init__(self, frame: pl.DataFrame):
+        self.frame = frame
+        self._placed: dict[tuple[str, str | None], pl.DataFrame] = {}
+
+    def placed(self, table: str, side: str | None) -> pl.DataFrame:
+        """Kinds of one table (and side) whose column is placed: merged source columns cannot be summed."""
+        if (table, side) not in self._placed:
+            kinds = self.frame
+            out = kinds.filter((pl.col("table_id") == table) & ~pl.col("column_key").str.contains("|", literal=True))
+            self._placed[table, side] = out.filter(pl.col("side") == side) if side else out
+        return self._placed[table, side]
 
 
 def _members(frame: pl.DataFrame, rule: Rule, **key: pl.Expr | str | int | None) -> pl.DataFrame:
     """Member rows: the comparison key (rule-wide values and per-kind expressions) plus the member columns."""
+    if frame.is_empty():
+        return pl.DataFrame(schema=_MEMBER_SCHEMA)
     exprs = []
-    for name, dtype in {**COMPARISON_KEY, **MEMBER_COLUMNS}.items():
+    for name, dtype in _MEMBER_SCHEMA.items():
         value = key.get(name)
         if name == "check_id":
             value = rule.id if value is None else value
@@ -112,14 +127,14 @@ def _members(frame: pl.DataFrame, rule: Rule, **key: pl.Expr | str | int | None)
             value = rule.condition
         elif name == "kind":
             value = pl.col("kind")
-        expr = value if isinstance(value, pl.Expr) else pl.lit(value, dtype=dtype)
-        exprs.append(expr.cast(dtype).alias(name))
+        expr = value.cast(dtype) if isinstance(value, pl.Expr) else pl.lit(value, dtype=dtype)
+        exprs.append(expr.alias(name))
     return frame.select(exprs)
 
 
-def rows_sum(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+def rows_sum(kinds: _Kinds, rule: Rule) -> pl.DataFrame:
     """Total row = Σ ± part rows, in every listed column of every instance of the table."""
-    k = _placed(kinds, rule.table, rule.side)  # type: ignore[arg-type]
+    k = kinds.placed(rule.table, rule.side)  # type: ignore[arg-type]
     if rule.columns:
         k = k.filter(pl.col("column_key").is_in(rule.columns))
     total = row_mask(rule.total)  # type: ignore[arg-type]
@@ -171,11 +186,11 @@ def _parents(coded: pl.DataFrame) -> pl.DataFrame:
     return coded.with_columns(parent.alias("parent"), parent_level.alias("parent_level"))
 
 
-def hierarchy(kinds: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+def hierarchy(kinds: _Kinds, rules: Sequence[Rule]) -> pl.DataFrame:
     """类 = Σ 款, 款 = Σ 项 (units: a department = Σ its units) and 合计 = Σ top-level rows, in every column."""
     out = []
     for rule in rules:
-        t = _placed(kinds, rule.table, None)  # type: ignore[arg-type]
+        t = kinds.placed(rule.table, None)  # type: ignore[arg-type]
         coded = _parents(
             t.filter(pl.col("code").is_not_null() & pl.col("code_scheme").is_in(["function", "economic", "unit"]))
         )
@@ -197,12 +212,12 @@ def hierarchy(kinds: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
     return (
         pl.concat(out)
         if out
-        else _members(kinds.clear(), Rule(id="", relation="hierarchy", zh="", en="", basis="identity"))
+        else _members(kinds.frame.clear(), Rule(id="", relation="hierarchy", zh="", en="", basis="identity"))
     )
 
 
-def _cell_kinds(kinds: pl.DataFrame, ref: CellRef) -> pl.DataFrame:
-    return _placed(kinds, ref.table, ref.side).filter(row_mask(ref.row) & (pl.col("column_key") == ref.column))
+def _cell_kinds(kinds: _Kinds, ref: CellRef) -> pl.DataFrame:
+    return kinds.placed(ref.table, ref.side).filter(row_mask(ref.row) & (pl.col("column_key") == ref.column))
 
 
 def describe(ref: CellRef) -> str:
@@ -210,7 +225,7 @@ def describe(ref: CellRef) -> str:
     return f"{ref.table}{side} {ref.row}/{ref.column}"
 
 
-def equal(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+def equal(kinds: _Kinds, rule: Rule) -> pl.DataFrame:
     """Σ left cells = Σ right cells, per document, where each referenced cell is printed or its table declared empty."""
     left, right = rule.left, rule.right
     assert isinstance(left, tuple) and isinstance(right, tuple)
@@ -234,13 +249,13 @@ def equal(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     return pl.concat(out)
 
 
-def cross_rows(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+def cross_rows(kinds: _Kinds, rule: Rule) -> pl.DataFrame:
     """Each function class agrees between two tables; a class printed in one only counts as 0 in the other."""
     left, right = rule.left, rule.right
     assert isinstance(left, RowsRef) and isinstance(right, RowsRef)
 
     def side(ref: RowsRef, is_left: bool) -> pl.DataFrame:
-        k = _placed(kinds, ref.table, ref.side).filter(row_mask("classes") & (pl.col("column_key") == ref.column))
+        k = kinds.placed(ref.table, ref.side).filter(row_mask("classes") & (pl.col("column_key") == ref.column))
         return _members(
             k,
             rule,
@@ -257,11 +272,11 @@ def cross_rows(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     return pl.concat([side(left, True), side(right, False)])
 
 
-def columns_sum(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
+def columns_sum(kinds: _Kinds, rule: Rule) -> pl.DataFrame:
     """In every row: total column = Σ ± part columns (evaluated row by row, see `budgetwatch.check.evaluate`)."""
     parts = _signed(rule.parts)  # type: ignore[arg-type]
     wanted = [rule.total, *(p for p, _ in parts)]
-    k = kinds.filter((pl.col("table_id") == rule.table) & pl.col("column_key").is_in(wanted))
+    k = kinds.frame.filter((pl.col("table_id") == rule.table) & pl.col("column_key").is_in(wanted))
     if rule.side:
         k = k.filter(pl.col("side") == rule.side)
     sign = pl.lit(0)
@@ -280,21 +295,31 @@ def columns_sum(kinds: pl.DataFrame, rule: Rule) -> pl.DataFrame:
     )
 
 
+def _tables_of(rule: Rule) -> set[str]:
+    """The tables whose cells a rule's members are drawn from."""
+    refs = [x for side in (rule.left, rule.right) for x in ((side,) if isinstance(side, RowsRef) else side or ())]
+    return {t for t in [rule.table, *(r.table for r in refs)] if t}
+
+
 def compile_plan(kinds: pl.DataFrame, rules: Sequence[Rule]) -> Plan:
     """Every identity rule against the kinds present (`kinds` has KIND_COLUMNS and `kind`, its number)."""
+    # a rule none of whose tables is present has no members: not compiling it saves a few polars calls a rule
+    present = set(kinds.get_column("table_id").unique().to_list())
+    rules = [r for r in rules if _tables_of(r) & present]
     frames = []
+    by_table = _Kinds(kinds)
     together = [r for r in rules if r.relation == "hierarchy"]  # one pass: they differ only by table
     if together:
-        frames.append(hierarchy(kinds, together))
+        frames.append(hierarchy(by_table, together))
     for rule in rules:
         if rule.relation == "rows_sum":
-            frames.append(rows_sum(kinds, rule))
+            frames.append(rows_sum(by_table, rule))
         elif rule.relation == "columns_sum":
-            frames.append(columns_sum(kinds, rule))
+            frames.append(columns_sum(by_table, rule))
         elif rule.relation == "equal":
-            frames.append(equal(kinds, rule))
+            frames.append(equal(by_table, rule))
         elif rule.relation == "cross_rows":
-            frames.append(cross_rows(kinds, rule))
+            frames.append(cross_rows(by_table, rule))
     members = (
         pl.concat(frames)
         if frames

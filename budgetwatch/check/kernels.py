@@ -1,25 +1,40 @@
-"""Compiled loops over the line items of a batch: one pass sums every identity of every document.
+"""Loops over the line items of a batch: one pass sums every identity of every document.
 
 Each item is visited once and added into the comparisons its kind takes part in (a kind's members, as compressed rows:
 the members of kind k are ptr[k]:ptr[k + 1]), a document at a time so that its sums stay in cache. Exact int64
-throughout; numba compiles the loops once per machine (`cache=True`) and they run at native speed, where the same work
-as array operations re-reads memory many times. Outputs grow only between documents: an array that may be replaced
-inside a hot loop keeps numba from optimising that loop. The steps of the two sums take their arrays one by one:
-passed as tuples, or called per comparison, they made the sums four to thirteen times slower.
+throughout. The loops are written for numba (`compiled_kernels` compiles them and they run at native speed, where the
+same work as array operations re-reads memory many times) and run as they are, as Python, for a small batch in a
+process that has not loaded numba (`evaluate.loops_for`). Outputs grow only between documents: an array that may be
+replaced inside a hot loop keeps numba from optimising that loop. The steps of the two sums take their arrays one by
+one: passed as tuples, or called per comparison, they made the sums four to thirteen times slower.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from numba import njit
+
+# the loops numba compiles, by name, with their options (`compiled_kernels`)
+LOOPS: dict[str, dict[str, str]] = {}
 
 
-@njit(cache=True, nogil=True)
+def loop(function: Callable | None = None, *, inline: bool = False) -> Callable:
+    """Mark a function as one of the loops (inlined into its callers when compiled, with `inline`)."""
+
+    def mark(f: Callable) -> Callable:
+        LOOPS[f.__name__] = {"inline": "always"} if inline else {}
+        return f
+
+    return mark(function) if function is not None else mark
+
+
+@loop
 def _slot(key, size):
     return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & (size - 1)
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _placed(keys, ids, size):
     """The open-addressing table of (keys, ids) rebuilt at another size."""
     new_keys = np.zeros(size, np.uint64)
@@ -33,7 +48,7 @@ def _placed(keys, ids, size):
     return new_keys, new_ids
 
 
-@njit(cache=True, nogil=True)
+@loop
 def number_distinct(keys):
     """Number each distinct key in order of first appearance: (number of each key, index of each number's first)."""
     size = 1024  # few distinct keys: a small table stays in cache; it doubles when half full
@@ -59,7 +74,7 @@ def number_distinct(keys):
     return number, first[:n]
 
 
-@njit(cache=True, nogil=True)
+@loop
 def kind_totals(bounds, kind, value, column, n_columns):
     """Per document (items bounds[d]:bounds[d + 1]) and kind with a column (≥ 0): Σ |value| and the item count."""
     n_docs = bounds.size - 1
@@ -74,7 +89,7 @@ def kind_totals(bounds, kind, value, column, n_columns):
     return totals[:, :n_columns], counts[:, :n_columns]
 
 
-@njit(cache=True, nogil=True)
+@loop
 def described(starts, value, present, checked, sign, decimals):  # noqa: PLR0917
     """Per candidate (cells starts[j]:starts[j + 1], the last to the end): Σ checked values, Σ signed parts, the
     rounding allowance (half a unit of the last printed digit of each printed non-zero value), printed values, the
@@ -104,14 +119,14 @@ def described(starts, value, present, checked, sign, decimals):  # noqa: PLR0917
     return actual, expected, tolerance, printed, finest, printed_checked
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _grown(a, size):
     out = np.empty(size, a.dtype)
     out[: a.size] = a
     return out
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _grown_rows(a, size):
     """A 2-D array with room for `size` columns, the old ones copied."""
     out = np.empty((a.shape[0], size), a.dtype)
@@ -119,14 +134,14 @@ def _grown_rows(a, size):
     return out
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _room(needed, size):
     while needed > size:
         size *= 2
     return size
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _add_document(  # noqa: PLR0917
     lo, hi, kind, value, present, ptr, comp, checked, sign, slot, actual, expected, counts, found
 ):  # fmt: skip
@@ -153,7 +168,7 @@ def _add_document(  # noqa: PLR0917
     return visits
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _judge_document(  # noqa: PLR0917
     d, n, n_failing, actual, expected, counts, found, allowed, summing, check_of, ref_ptr, ref_slot, ref_empty, ran,
     every, cand_of, ints, printed_out, flags,
@@ -192,7 +207,7 @@ def _judge_document(  # noqa: PLR0917
     return n, n_failing, total
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _list_failing_cells(  # noqa: PLR0917
     lo, hi, kind, ptr, comp, checked, sign, ref, cand_of, n_cells, cell_ints, cell_checked, cell_sign, cell_ref
 ):  # fmt: skip
@@ -208,7 +223,7 @@ def _list_failing_cells(  # noqa: PLR0917
     return n_cells
 
 
-@njit(cache=True, nogil=True)
+@loop
 def kind_sums(  # noqa: PLR0917
     bounds, kind, value, present, ptr, comp, checked, sign, slot, ref, allowed, summing, ref_ptr, ref_slot, ref_empty,
     check_of, n_checks, every,
@@ -261,7 +276,7 @@ def kind_sums(  # noqa: PLR0917
     return (*entries, total, ran, listed)
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _row_outputs(size, n_docs, n_rules):
     """Room for `size` rows listed (rule, document, table, first item, actual, expected; printed values and printed
     totals; failing) and as many items of failing rows (failing number and item; checked; sign); which rules ran."""
@@ -270,7 +285,7 @@ def _row_outputs(size, n_docs, n_rules):
     return rows, cells, np.zeros((n_docs, max(n_rules, 1)), np.bool_)
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _trimmed_rows(rows, cells, n, n_cells):
     ints, counts, failing = rows
     entries = (ints[0, :n], ints[1, :n], ints[2, :n], ints[3, :n], ints[4, :n], ints[5, :n], counts[0, :n],
@@ -278,7 +293,7 @@ def _trimmed_rows(rows, cells, n, n_cells):
     return entries, (cells[0][0, :n_cells], cells[0][1, :n_cells], cells[1][:n_cells], cells[2][:n_cells])
 
 
-@njit(cache=True, nogil=True)
+@loop
 def _rule_state(n_rules):
     """Per rule, over the current row: actual, expected, printed values, printed totals, seen; and the rules touched."""
     sums = (np.zeros(n_rules, np.int64), np.zeros(n_rules, np.int64))
@@ -286,7 +301,7 @@ def _rule_state(n_rules):
     return sums[0], sums[1], counts[0], counts[1], np.zeros(n_rules, np.bool_), np.empty(n_rules, np.int64)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@loop(inline=True)
 def _row_in_order(last_row, current_doc, d, t, order):
     """Rows of a table come in increasing order within a document: a row order met again means a row came apart.
     Returns the document now current and whether the row is in order."""
@@ -297,7 +312,7 @@ def _row_in_order(last_row, current_doc, d, t, order):
     return d, in_order
 
 
-@njit(cache=True, nogil=True)
+@loop
 def row_sums(  # noqa: PLR0917
     doc, kind, value, present, row_order, table_of, ptr, rule, checked, sign, allowed, blocked, n_tables, every
 ):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import cache
 
 from budgetwatch.check import approximations
 from budgetwatch.check.document_checks import outside_tables
@@ -487,6 +488,7 @@ def _function_code_of(subject: str) -> codes.Code | None:
     return found or _kuan_by_name().get(name)
 
 
+@cache
 def _kuan_by_name() -> dict[str, codes.Code]:
     names: dict[str, list[codes.Code]] = {}
     for c in codes.codes():

@@ -10,7 +10,8 @@ import polars as pl
 
 from budgetwatch.check.evaluate import Evaluation, evaluate
 from budgetwatch.check.rules import Rule, identity_rules, rules
-from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros, items_frame, tables_frame
+from budgetwatch.frames import items_frame, tables_frame
+from budgetwatch.model import Extraction, Finding, Location, Severity, format_micros
 from schemas.identities import failing
 
 _FINAL_01 = {"table_id": "final.01"}

@@ -1,7 +1,8 @@
 """The budgetwatch command line.
 
 Each command imports the stages it runs when it runs: `budgetwatch --help` or `budgetwatch rules` loads none of polars,
-numba, DuckDB or the PDF readers.
+numba, DuckDB or the PDF readers. `extract`, `check` and `report` start their reading processes first, then import
+what they need after reading in a thread while those processes read.
 """
 
 # ruff: noqa: PLC0415 - imports inside the commands are the point of this module
@@ -9,11 +10,17 @@ numba, DuckDB or the PDF readers.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
+import threading
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from budgetwatch.check.batch import CheckRun
 
 
 def bundled_samples() -> list[Path]:
@@ -22,11 +29,40 @@ def bundled_samples() -> list[Path]:
     return sorted(Path(str(folder)).glob("*.txt"))
 
 
+def _start_reading(paths: list[str]) -> None:
+    """The reading processes start importing the readers before this process imports anything more."""
+    from budgetwatch.check.batch import READ_WORKERS, expand
+    from budgetwatch.read.isolation import start_reading_processes
+
+    start_reading_processes(min(READ_WORKERS, len(expand(paths))))
+
+
+# what `check` and `report` need after reading: the checks (polars, numpy, pandera)
+_CHECKS = ("budgetwatch.check.validate", "budgetwatch.check.document_checks", "budgetwatch.check.narrative_checks")
+
+
+def _load_meanwhile(*modules: str) -> threading.Thread:
+    """Modules imported in a thread while the reading processes read: they have cores of their own, and this
+    process only waits for them. Join it before leaving."""
+
+    def load() -> None:
+        for module in modules:
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name="load-meanwhile", daemon=True)
+    thread.start()
+    return thread
+
+
 def _extract(args: argparse.Namespace) -> int:
+    _start_reading(args.paths)
     from budgetwatch.check.batch import extract_all
+
+    loading = _load_meanwhile("budgetwatch.publish.outputs")
+    extractions, failures = extract_all(args.paths)
+    loading.join()
     from budgetwatch.publish.outputs import write_extractions
 
-    extractions, failures = extract_all(args.paths)
     written = write_extractions(extractions, Path(args.out))
     for name, path in written.items():
         print(f"{name}: {path} (+ .csv)")
@@ -35,11 +71,21 @@ def _extract(args: argparse.Namespace) -> int:
     return 2 if failures else 0
 
 
+def _checked(paths: list[str], *outputs: str) -> CheckRun:
+    """Every document read and checked (`check_paths`), the checks and `outputs` loaded while reading."""
+    _start_reading(paths)
+    from budgetwatch.check.batch import CheckRun, extract_all, validate_extractions
+
+    loading = _load_meanwhile(*_CHECKS, *outputs)
+    extractions, failures = extract_all(paths)
+    loading.join()
+    return CheckRun(reports=validate_extractions(extractions), unreadable=failures)
+
+
 def _check(args: argparse.Namespace) -> int:
-    from budgetwatch.check.batch import check_paths
+    run = _checked(args.paths, "budgetwatch.publish.outputs")
     from budgetwatch.publish.outputs import run_json, run_text, write_findings
 
-    run = check_paths(args.paths)
     if args.out:
         write_findings(run, Path(args.out))
     if args.format == "json":
@@ -53,11 +99,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Check the documents and write the steward's HTML report (exit status as for check)."""
-    from budgetwatch.check.batch import check_paths
+    run = _checked(args.paths, "budgetwatch.report", "budgetwatch.report.history")
     from budgetwatch.report import write_report
     from budgetwatch.report.history import PreviousRunError
 
-    run = check_paths(args.paths)
     try:
         index = write_report(run, Path(args.out), previous=Path(args.previous) if args.previous else None)
     except PreviousRunError as exc:

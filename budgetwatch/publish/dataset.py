@@ -35,8 +35,9 @@ import polars as pl
 from budgetwatch.acquire.docref import DocumentRef, district_of
 from budgetwatch.check.batch import DocumentReport
 from budgetwatch.errors import BudgetwatchError
+from budgetwatch.frames import document_frame, facts_frame, items_frame, tables_frame
 from budgetwatch.locking import Busy, exclusive, writable
-from budgetwatch.model import Finding, Severity, document_frame, facts_frame, items_frame, tables_frame
+from budgetwatch.model import Finding, Severity
 
 DATABASE = "dataset.duckdb"
 PUBLISHED_TABLES = ("documents", "tables", "line_items", "narrative_facts")

@@ -8,7 +8,8 @@ from pathlib import Path
 import polars as pl
 
 from budgetwatch.check.batch import CheckRun, DocumentReport
-from budgetwatch.model import Extraction, document_frame, facts_frame, format_micros, items_frame, tables_frame
+from budgetwatch.frames import document_frame, facts_frame, items_frame, tables_frame
+from budgetwatch.model import Extraction, format_micros
 
 SCHEMA_VERSION = 1
 

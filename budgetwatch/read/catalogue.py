@@ -280,8 +280,10 @@ _TITLE_PREFIX = re.compile(
 
 
 @cache
-def _titles_longest_first() -> tuple[str, ...]:
-    return tuple(sorted(_title_index(), key=len, reverse=True))
+def _titles_by_length() -> tuple[tuple[int, frozenset[str]], ...]:
+    """The titles grouped by length, longest first: a line's ending is looked up once for each length."""
+    lengths = sorted({len(t) for t in _title_index()}, reverse=True)
+    return tuple((n, frozenset(t for t in _title_index() if len(t) == n)) for n in lengths)
 
 
 def title_matches(line: str) -> tuple[TitleMatch, ...]:
@@ -291,9 +293,10 @@ def title_matches(line: str) -> tuple[TitleMatch, ...]:
     index = _title_index()
     if key in index:
         return index[key]
-    for title in _titles_longest_first():
-        if len(key) > len(title) and key.endswith(title) and _TITLE_PREFIX.match(key[: -len(title)]):
-            return index[title]
+    for length, titles in _titles_by_length():
+        cut = len(key) - length
+        if cut > 0 and key[cut:] in titles and _TITLE_PREFIX.match(key[:cut]):
+            return index[key[cut:]]
     return ()
 
 

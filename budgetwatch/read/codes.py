@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from budgetwatch.labels import normalise_label
@@ -93,6 +93,7 @@ def _name_matches(printed: str, official: str) -> int:
     return 0
 
 
+@lru_cache(maxsize=8192)  # the code list is fixed; a report names the same classes again and again
 def child_by_name(scheme: str, parent: str | None, printed_name: str, exact: bool = False) -> Code | None:
     """The unique child of ``parent`` whose name (or an alias) matches the printed name, exactly or truncated."""
     best: dict[str, int] = {}

@@ -24,6 +24,8 @@ Matrix = tuple[float, float, float, float, float, float]
 
 _DIGITS = 3  # decimals kept of every coordinate
 _INSERTED = {0x20, 0x0A, 0x0D}  # what PDFium inserts between words and lines (flagged as generated)
+# PDFium's calls made for every character, bound to local names in the loop: a page has thousands of characters
+_PER_CHARACTER = (pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFFont_GetGlyphWidth)
 
 
 class Unsupported(Exception):
@@ -99,6 +101,8 @@ class PdfiumPage(Page):
 
     def parse_objects(self) -> dict[str, list[dict]]:
         objects: dict[str, list[dict]] = {"char": self._chars(), "line": [], "rect": [], "curve": []}
+        if _left_out(self._pdfium.raw, self._read_objects):
+            raise Unsupported("text in a font the file does not embed that PDFium's text page leaves out")
         self._walk(self._pdfium.raw, None, objects)
         return {kind: found for kind, found in objects.items() if found}
 
@@ -122,11 +126,12 @@ class PdfiumPage(Page):
         rect_at, x_at, y_at = ctypes.addressof(rect), ctypes.addressof(origin_x), ctypes.addressof(origin_y)
         ctm_a, ctm_b, ctm_c, ctm_d, ctm_e, ctm_f = self._ctm
         mb_x0, mb_top = self.mediabox[:2]
-        height, doctop = self.height, self.initial_doctop
+        height, doctop, page_number = self.height, self.initial_doctop, self.page_number
+        unicode_of, generated, glyph_width = _PER_CHARACTER
         out = []
         for i in range(pdfium_c.FPDFText_CountChars(raw)):
-            code = pdfium_c.FPDFText_GetUnicode(raw, i)
-            if code in _INSERTED and pdfium_c.FPDFText_IsGenerated(raw, i):
+            code = unicode_of(raw, i)
+            if code in _INSERTED and generated(raw, i):
                 continue  # a space or line break PDFium inserted between words or lines; pdfminer sees none
             key = text_object(handle, i)
             if not key:
@@ -136,7 +141,7 @@ class PdfiumPage(Page):
                 state = states[key] = self._text_state(raw, i)
             scale, along_x, low, high, upright, horizontal, font, size = state
             origin(handle, i, x_at, y_at)
-            if font is not None and pdfium_c.FPDFFont_GetGlyphWidth(font, code, size, width):
+            if font is not None and glyph_width(font, code, size, width):
                 advance = width.value * scale[1]
             else:
                 loose_box(handle, i, rect_at)
@@ -153,7 +158,7 @@ class PdfiumPage(Page):
             out.append(
                 {
                     "object_type": "char",
-                    "page_number": self.page_number,
+                    "page_number": page_number,
                     "text": chr(code),
                     "upright": upright,
                     "x0": x0 + mb_x0,
@@ -169,8 +174,7 @@ class PdfiumPage(Page):
                 }
             )
         textpage.close()
-        if _left_out(self._pdfium.raw, states):
-            raise Unsupported("text in a font the file does not embed that PDFium's text page leaves out")
+        self._read_objects = states
         return out
 
     def _text_state(self, raw, index: int) -> tuple:
