@@ -111,3 +111,13 @@ def test_a_column_guess_shared_by_every_row_keeps_sums_within_the_table_and_doub
     assert in_table and all(str(f.severity) == "error" for f in in_table)
     across = [f for f in report.findings if f.check_id.startswith("X-") and "budget.03" in f.message]
     assert across and all(str(f.severity) == "warning" and "读表存疑" in f.message for f in across)
+
+
+def test_a_tab_row_is_out_of_its_columns_only_when_a_name_or_a_formatted_amount_is_misplaced():
+    from budgetwatch.read.tabbed import _misaligned  # noqa: PLC0415
+
+    positions = {2: "total", 3: "basic"}
+    rows = [(7, ["201", "一般公共服务支出", "无", "1.00"]), (8, ["合计", "", "—", "1.00"])]
+    assert _misaligned(rows, positions) is None
+    assert _misaligned([(9, ["二、政府性基金", "二、公共安全支出", "2,878,025"])], {1: "amount", 3: "total"}) == 9
+    assert _misaligned([(4, ["201", "05", "3,296,600", "0", "3,296,600"])], {3: "total", 4: "basic"}) == 4

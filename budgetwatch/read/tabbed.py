@@ -405,16 +405,17 @@ def _misaligned(body: list[tuple[int, list[str]]], positions: dict) -> int | Non
     amount where no amount column is. Blank cells were dropped there, so positions say nothing of columns."""
     for i, cells in body:
         for k, cell in enumerate(map(str.strip, cells)):
-            if not cell or cell in _NO_VALUE:
+            if not cell:
                 continue
-            if k in positions and not is_amount(cell):
+            if k in positions and _LABEL.search(cell) and not is_amount(cell):
                 return i
             if k not in positions and is_amount(cell) and ("." in cell or "," in cell):
                 return i
     return None
 
 
-_NO_VALUE = {"-", "—", "－", "/", "／", "*"}
+# a label: two Chinese characters or more (an amount cell may say 无 or —, never a row's name)
+_LABEL = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
 __all__ = ["SplitCodes", "is_amount", "level_positions", "looks_tabbed", "read_tabbed"]
