@@ -1,9 +1,12 @@
 """Flows over documents: ``check-documents`` checks local files; ``process-documents`` takes documents through
 extract → validate → publish → alert, each document in isolation; ``revalidate-dataset`` does the same for every
-current version in the dataset. ``process_refs`` is what the crawl hands its documents to."""
+current version in the dataset, its extraction and validation on a Dask cluster. ``process_refs`` is what the crawl
+hands its documents to; ``process-batch`` is one batch of them run by whichever worker of the pool takes it
+(`flows.batches`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -152,6 +155,16 @@ def _publish_and_file(
     return publications, problems
 
 
+@flow(name="check-on-cluster", validate_parameters=False)
+def check_on_cluster(
+    refs: list[DocumentRef], selection: Selection, registry: list, refresh: bool
+) -> tuple[list[tuple[DocumentRef, DocumentReport]], list[DocumentError]]:
+    """Hash, extract and validate on the task runner this flow is given (a Dask cluster); what was checked and what
+    could not be read."""
+    unreadable: list[DocumentError] = []
+    return _checked(refs, selection, registry, refresh, unreadable), unreadable
+
+
 def process_refs(
     refs: list[DocumentRef],
     scope: Scope,
@@ -162,13 +175,20 @@ def process_refs(
     refresh: bool = False,
     channels: list[str] | None = None,
     registry: list | None = None,
+    task_runner=None,
 ) -> State:
     """Extract, validate, publish, file in the ledgers and alert for archived documents; the run's state: Failed
-    (with what broke, in words) for a stage that broke or a crawl problem new in this run, else Completed."""
+    (with what broke, in words) for a stage that broke or a crawl problem new in this run, else Completed.
+    Extraction and validation run on ``task_runner`` when given (a DaskTaskRunner), else on the flow's own."""
     run = Run.start(out)
     unreadable: list[DocumentError] = []
     registry = registry or registry_file.load()
-    checked = _checked(refs, scope.selection, registry, refresh, unreadable)
+    if task_runner is not None and refs:
+        checked, unreadable = check_on_cluster.with_options(task_runner=task_runner)(
+            refs, scope.selection, registry, refresh
+        )
+    else:
+        checked = _checked(refs, scope.selection, registry, refresh, unreadable)
     broken: list[str] = []
     with concurrency(DATASET_LIMIT, occupy=1, strict=True):  # one run writes the dataset and its ledgers at a time
         publications, problems = _publish_and_file(run, checked, scope, registry=registry, dataset=dataset,
@@ -250,15 +270,29 @@ def process_documents(  # noqa: PLR0917 - a flow's parameters are its run form
     return state
 
 
+def dask_runner(address: str | None, workers: int | None):
+    """Prefect's Dask task runner: on the cluster at ``address``, else on a local cluster of ``workers`` processes
+    (one a core when None), one thread each since reading and validating hold the interpreter."""
+    from prefect_dask import DaskTaskRunner  # noqa: PLC0415 - only the runs that use a cluster load Dask
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})  # fmt: skip
+
+
 @flow(name="revalidate-dataset", log_prints=True)
-def revalidate_dataset(
+def revalidate_dataset(  # noqa: PLR0917 - a flow's parameters are its run form
     dataset: Annotated[str, Field(min_length=1)] = "budgetwatch-data",
     out: Annotated[str, Field(min_length=1)] = "budgetwatch-out",
     sources: list[str] | None = None,
     dry_run: bool = False,
     alert_channels: list[Channel] | None = None,
+    dask_address: str | None = None,
+    dask_workers: Annotated[int | None, Field(ge=1)] = None,
 ):
-    """Validate every current version again with today's rules (a rule change can move a document either way).
+    """Validate every current version again with today's rules (a rule change can move a document either way);
+    the documents are read and validated on a Dask cluster.
 
     Args:
         dataset: folder of the published dataset and its ledgers
@@ -266,6 +300,8 @@ def revalidate_dataset(
         sources: only documents of these sources (the ids the dataset holds); all when empty
         dry_run: validate only: publish nothing, file nothing, alert nobody
         alert_channels: channels to tell stewards by (email, webhook); both when empty
+        dask_address: the scheduler of an existing Dask cluster (tcp://host:8786); a local cluster when empty
+        dask_workers: processes of the local cluster; one a core when empty
     """
     refs = current_refs(Dataset(Path(dataset)))
     if not refs:
@@ -274,6 +310,7 @@ def revalidate_dataset(
     if problem := _unknown_sources(list(sources or []), held, f"the dataset {dataset}"):
         return Failed(message=problem)
     state = process_refs(refs, Scope(selection=Selection(districts=sources or [])), dataset=dataset, out=out,
-                         dry_run=dry_run, refresh=True, channels=_channels(alert_channels))  # fmt: skip
+                         dry_run=dry_run, refresh=True, channels=_channels(alert_channels),
+                         task_runner=dask_runner(dask_address, dask_workers))  # fmt: skip
     print(state.message)
     return state

@@ -182,10 +182,9 @@ def unfiled(v: Version) -> list[Entry]:
 
 def _in_transaction(dataset: Dataset, dry_run: bool, work: Callable[[duckdb.DuckDBPyConnection], object]):
     """Run ``work`` in one transaction (rolled back in a dry run, whose results are still returned)."""
-    if dry_run and not dataset.database.exists():  # a dry run leaves no dataset behind
-        dataset = Dataset(Path(tempfile.mkdtemp(prefix="budgetwatch-dry-run-")))
-    with connect(dataset) as con:
-        con.execute(_SCHEMA)
+    if dry_run and not dataset.exists():  # a dry run leaves no dataset behind
+        dataset = Dataset(Path(tempfile.mkdtemp(prefix="budgetwatch-dry-run-")), url=None)
+    with connect(dataset, _SCHEMA) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             result = work(con)
@@ -216,10 +215,9 @@ def _state(status: str, opened_run: str, closed_run: str | None, run: str) -> st
 
 def findings_of_run(dataset: Dataset, run: str, admits: Callable[[Entry], bool] = lambda _: True) -> list[Entry]:
     """The findings a run reports: every open one ``admits`` takes (new or open), and those closed in this run."""
-    if not dataset.database.exists():
+    if not dataset.exists():
         return []
-    with connect(dataset) as con:
-        con.execute(_SCHEMA)
+    with connect(dataset, _SCHEMA) as con:
         query = f"SELECT status, opened_run, closed_run, {', '.join(_ENTRY_COLUMNS)} FROM finding_ledger"
         rows = con.execute(query + " ORDER BY document, url, table_id NULLS LAST, line NULLS LAST, key").fetchall()
     out = []
