@@ -1,0 +1,94 @@
+"""Documents a second with one and with two workers: extraction and validation of generated PDF reports on a local
+Dask cluster of 1, then 2 worker processes (one thread each), as ``revalidate-dataset`` runs them.
+
+Each report is one of the bundled samples rendered as a PDF with its narrative (the sample portal's way), one amount
+of its own changed so that every copy has its own content. A worker reads a document the way the product does (in
+its reading process, under the limits) and validates it. Each cluster first takes one document a worker, untimed (a
+worker's first document pays for imports and compiled loops); then the N documents are timed. The runs alternate
+(1, 2, 1, 2, …) so that drift on a shared machine falls on both. Prints documents a second, seconds a page and a
+document per worker, and the ratio, as medians.
+
+    uv run python bench/scale_workers.py [N] [ROUNDS]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+# isort: off
+import budgetwatch  # noqa: F401  first, as in the product: it sets up the allocators before polars is loaded
+
+# isort: on
+import _common  # noqa: F401  puts the repository on the path
+import pypdfium2
+from distributed import Client, LocalCluster
+
+from budgetwatch.check.batch import validate_extractions
+from budgetwatch.cli.main import bundled_samples
+from budgetwatch.fixtures.render_pdf import extraction_to_pdf
+from budgetwatch.read.extract import extract_path
+from budgetwatch.read.isolation import read_document
+
+
+def generate(folder: Path, n: int) -> list[Path]:
+    """``n`` PDF reports cycling through the samples, each with one amount of its own changed."""
+    samples = [extract_path(p) for p in bundled_samples()]
+    paths = []
+    for k in range(n):
+        sample = samples[k % len(samples)]
+        moved = [i for i in sample.items if i.micros][(k * 7) % 50]
+        items = [replace(i, micros=i.micros + (k + 1) * 10_000) if i is moved else i for i in sample.items]
+        path = folder / f"report-{k:04d}.pdf"
+        path.write_bytes(extraction_to_pdf(replace(sample, items=items), with_narrative=True))
+        paths.append(path)
+    return paths
+
+
+def pages(paths: list[Path]) -> int:
+    return sum(len(pypdfium2.PdfDocument(str(p))) for p in paths)
+
+
+def check_one(path: str) -> tuple[int, int]:
+    """What a worker does with one document: read it, validate it; its findings and line items, counted."""
+    extraction = read_document(path)
+    report = validate_extractions([extraction])[0]
+    return len(report.findings), len(extraction.items)
+
+
+def timed(client: Client, paths: list[Path], workers: int) -> float:
+    """Seconds for the documents, after one untimed document a worker."""
+    client.gather(client.map(check_one, [str(p) for p in paths[:workers]], pure=False))
+    start = time.perf_counter()
+    client.gather(client.map(check_one, [str(p) for p in paths], pure=False))
+    return time.perf_counter() - start
+
+
+def main(n: int = 24, rounds: int = 3) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="budgetwatch-scale-"))
+    paths = generate(folder, n)
+    total_pages = pages(paths)
+    print(f"{n} generated PDF reports, {total_pages} pages ({total_pages / n:.1f} a report); {rounds} rounds")
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for workers in (1, 2):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+                with Client(c) as client:
+                    seconds[workers].append(timed(client, paths, workers))
+    rates = {}
+    for workers, runs in seconds.items():
+        median = statistics.median(runs)
+        rates[workers] = n / median
+        print(f"{workers} worker(s): {rates[workers]:6.2f} documents/s  {total_pages / median:6.1f} pages/s  "
+              f"{median * workers / total_pages * 1000:6.1f} ms a page per worker  "
+              f"{median * workers / n:6.2f} s a document per worker  (runs: "
+              f"{', '.join(f'{s:.1f}' for s in runs)} s)")  # fmt: skip
+    print(f"two workers / one: {rates[2] / rates[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:3]))
