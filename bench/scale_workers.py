@@ -76,9 +76,9 @@ def main(n: int = 24, rounds: int = 3) -> None:
     seconds: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(rounds):
         for workers in (1, 2):
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as c:
-                with Client(c) as client:
-                    seconds[workers].append(timed(client, paths, workers))
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            with cluster, Client(cluster) as client:
+                seconds[workers].append(timed(client, paths, workers))
     rates = {}
     for workers, runs in seconds.items():
         median = statistics.median(runs)
