@@ -65,13 +65,33 @@ def check_one(path: str) -> tuple[float, float]:
     return read - start, time.perf_counter() - read
 
 
-def timed(client: Client, paths: list[Path], workers: int) -> tuple[float, float, float]:
-    """Seconds for the documents (after one untimed document a worker), and the seconds reading and validating took
-    in the workers, summed."""
+def cpu_seconds() -> float:
+    """CPU time of this process and its children (the reading process), from /proc: what the work cost whatever
+    else the machine was doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [str(os.getpid())]
+    for children in Path("/proc/self/task").glob("*/children"):
+        pids += children.read_text().split()
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def timed(client: Client, paths: list[Path], workers: int) -> tuple[float, float, float, float]:
+    """Seconds for the documents (after one untimed document a worker); the seconds reading and validating took in
+    the workers, summed; and the CPU seconds the workers and their reading processes spent."""
     client.gather(client.map(check_one, [str(p) for p in paths[:workers]], pure=False))
+    before = sum(client.run(cpu_seconds).values())
     start = time.perf_counter()
     parts = client.gather(client.map(check_one, [str(p) for p in paths], pure=False))
-    return time.perf_counter() - start, sum(r for r, _ in parts), sum(v for _, v in parts)
+    wall = time.perf_counter() - start
+    cpu = sum(client.run(cpu_seconds).values()) - before
+    return wall, sum(r for r, _ in parts), sum(v for _, v in parts), cpu
 
 
 def main(n: int = 24, rounds: int = 3) -> None:
@@ -80,14 +100,15 @@ def main(n: int = 24, rounds: int = 3) -> None:
     total_pages = pages(paths)
     print(f"{n} generated PDF reports, {total_pages} pages ({total_pages / n:.1f} a report); {rounds} rounds")
     seconds: dict[int, list[float]] = {1: [], 2: []}
-    ratios, split = [], []
+    ratios, split, cpu = [], [], []
     for round_ in range(rounds):
         load = os.getloadavg()[0]
         for workers in (1, 2):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             with cluster, Client(cluster) as client:
-                wall, read, validate = timed(client, paths, workers)
+                wall, read, validate, used = timed(client, paths, workers)
             seconds[workers].append(wall)
+            cpu.append(used)
             if workers == 1:
                 split.append((read, validate))
         ratios.append(seconds[1][-1] / seconds[2][-1])
@@ -96,6 +117,10 @@ def main(n: int = 24, rounds: int = 3) -> None:
     read, validate = (statistics.median(x) for x in zip(*split, strict=True))
     print(f"one worker, per document: reading {read / n:.2f} s ({read / total_pages * 1000:.1f} ms a page), "
           f"validating {validate / n * 1000:.0f} ms (medians)")  # fmt: skip
+    used = statistics.median(cpu)
+    print(f"CPU time (workers and reading processes, every run): {used / n:.2f} s a document, "
+          f"{used / total_pages * 1000:.1f} ms a page (median of {len(cpu)} runs, {min(cpu) / n:.2f}–"
+          f"{max(cpu) / n:.2f} s a document)")  # fmt: skip
     rates = {}
     for workers, runs in seconds.items():
         median = statistics.median(runs)

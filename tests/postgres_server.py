@@ -29,6 +29,21 @@ def binaries() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
+def installed() -> tuple[Path | None, str]:
+    """The binaries' folder, installing Debian's postgresql first when they are absent and this is root with apt-get;
+    else None and why they cannot be had."""
+    if found := binaries():
+        return found, ""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None, "PostgreSQL binaries are absent and cannot be installed here (not root, or no apt-get)"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                                   "postgresql"]):  # fmt: skip
+        if subprocess.run(command, env=env, capture_output=True, check=False, timeout=600).returncode:
+            return None, f"PostgreSQL binaries are absent and {' '.join(command[:2])} failed"
+    return binaries(), "apt-get installed no PostgreSQL binaries"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

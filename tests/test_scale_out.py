@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 
+import duckdb
 import psycopg
 import pytest
+from distributed import Client
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter
 from prefect.deployments import run_deployment
@@ -29,12 +31,8 @@ from budgetwatch.publish.dataset import Dataset, published_files, versions
 from flows.crawl import crawl_portals
 
 from .conftest import ROOT
-from .postgres_server import binaries, running_postgres
+from .postgres_server import installed, running_postgres
 
-pytestmark = pytest.mark.skipif(
-    binaries() is None and shutil.which("apt-get") is None,
-    reason="no PostgreSQL binaries here and no apt-get to install Debian's postgresql (.ci/run installs it)",
-)
 GENERATED = 6  # reports in the generated column, besides the sample portal's own
 BATCH = 4  # 12 documents: three batch runs, more than one worker of limit 2 can take beside the crawl
 
@@ -66,7 +64,7 @@ def _serve(env: dict, home) -> tuple[subprocess.Popen, str, list[str]]:
 
 def _dask(env: dict) -> tuple[list[subprocess.Popen], str]:
     """A scheduler and one worker command with two processes (a thread each)."""
-    with __import__("socket").socket() as s:
+    with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
@@ -80,7 +78,9 @@ def _dask(env: dict) -> tuple[list[subprocess.Popen], str]:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    assert binaries() is not None, "PostgreSQL is not installed: run .ci/run as root, or apt-get install postgresql"
+    found, why = installed()
+    if found is None:
+        pytest.skip(why)
     home = tmp_path_factory.mktemp("prefect-home")
     with running_postgres() as postgres:
         env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -138,6 +138,22 @@ def _submitted_by(output: list[str]) -> dict[str, str]:
     return {run: worker for worker, run in found}
 
 
+def _shared_findings(database: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(database) as con:
+        return _findings(con.execute(FINDINGS.replace("findings", "budgetwatch_dataset.findings")).fetchall())
+
+
+def _alone(portal, folder) -> tuple[dict, dict]:
+    """The same crawl in this one process on the embedded DuckDB files: its findings and statuses by document."""
+    space = {k: str(folder / k) for k in ("archive", "dataset", "out")}
+    # refetching reads every document anew: no result the workers cached is taken
+    crawl_portals(sources_file=str(portal.sources_file), allow_local=True, alert_channels=[], return_state=True,
+                  force_refetch=True, **space)  # fmt: skip
+    with duckdb.connect(str(folder / "dataset" / "dataset.duckdb"), read_only=True) as con:
+        statuses = dict(con.execute("SELECT sha256, status FROM registry").fetchall())
+        return _findings(con.execute(FINDINGS).fetchall()), statuses
+
+
 def test_two_workers_share_the_daily_crawl_and_publish_every_document_once(cluster, portal, tmp_path):
     space = {"archive": str(tmp_path / "archive"), "dataset": str(tmp_path / "data"), "out": str(tmp_path / "out")}
     parameters = {"sources_file": str(portal.sources_file), "allow_local": True, "alert_channels": [],
@@ -150,35 +166,30 @@ def test_two_workers_share_the_daily_crawl_and_publish_every_document_once(clust
         archived = {r["sha256"] for r in archive.manifest_rows()}
     assert not (tmp_path / "archive" / "manifest.duckdb").exists() and len(archived) >= GENERATED + 3
     batches = _flow_runs("process-batch")
-    handed = Counter(ref["url"] for run in batches for ref in run.parameters["refs"])
-    assert all(n == 1 for n in handed.values()) and len(batches) >= len(handed) // BATCH  # each document in one batch
+    handed = Counter(ref["sha256"] for run in batches for ref in run.parameters["refs"])
+    assert set(handed) == archived and set(handed.values()) == {1}  # each document in one batch run
+    assert len(batches) == -(-len(archived) // BATCH)
     assert all(run.state.is_completed() for run in batches), [run.state for run in batches]
     takers = _submitted_by(cluster["output"])
     assert {takers[str(run.id)] for run in batches} == {"budgetwatch-worker-1", "budgetwatch-worker-2"}
 
     dataset = Dataset(tmp_path / "data", url=cluster["database"])
-    recorded = versions(dataset)
-    assert sorted(v["sha256"] for v in recorded) == sorted(archived)  # every file found published or quarantined once
-    published = {v["sha256"] for v in recorded if v["status"] == "published"}
-    assert sorted(f.stem for f in published_files(dataset, "line_items")) == sorted(published)
+    statuses = {v["sha256"]: v["status"] for v in versions(dataset)}
+    assert set(statuses) == archived  # every file found published or quarantined
+    published = sorted(sha for sha, status in statuses.items() if status == "published")
+    assert sorted(f.stem for f in published_files(dataset, "line_items")) == published  # once each
+    after_crawl = _shared_findings(cluster["database"])
 
     revalidated = run_deployment("revalidate-dataset/weekly-revalidation", timeout=240, poll_interval=1,
                                  parameters={"dataset": space["dataset"], "out": space["out"], "alert_channels": [],
                                              "dask_address": cluster["dask"]})  # fmt: skip
     assert revalidated.state.is_completed(), revalidated.state.message
-    assert [v["sha256"] for v in versions(dataset)] and sorted(v["sha256"] for v in versions(dataset)) == sorted(
-        archived
-    )
+    with Client(cluster["dask"], timeout=30) as client:  # both of the cluster's processes read and validated
+        executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    assert len(executed) == 2 and min(executed.values()) > 0 and sum(executed.values()) >= 2 * len(archived)
+    assert {v["sha256"]: v["status"] for v in versions(dataset)} == statuses
 
-    # the same crawl in this one process, embedded DuckDB: the same findings for every document
-    alone = {k: str(tmp_path / "alone" / k) for k in space}
-    crawl_portals(sources_file=str(portal.sources_file), allow_local=True, alert_channels=[], return_state=True,
-                  **alone)  # fmt: skip
-    import duckdb  # noqa: PLC0415
-
-    with duckdb.connect(str(tmp_path / "alone" / "dataset" / "dataset.duckdb"), read_only=True) as con:
-        expected = _findings(con.execute(FINDINGS).fetchall())
-    with psycopg.connect(cluster["database"]) as con:
-        shared = _findings(con.execute(FINDINGS.replace("findings", "budgetwatch_dataset.findings")).fetchall())
-    assert set(expected) == archived
-    assert shared == expected
+    expected, alone_statuses = _alone(portal, tmp_path / "alone")
+    assert alone_statuses == statuses and set(expected) == archived
+    assert after_crawl == expected
+    assert _shared_findings(cluster["database"]) == expected

@@ -15,18 +15,16 @@ from budgetwatch.publish.dataset import Dataset, publish, published_files, sync_
 from budgetwatch.publish.ledger import Version, file_findings, findings_of_run
 
 from .pipeline_fixtures import CAIDIAN, HONGSHAN, HUANGPI, checked, corrected_hongshan
-from .postgres_server import binaries, running_postgres
+from .postgres_server import installed, running_postgres
 
-pytestmark = pytest.mark.skipif(
-    binaries() is None and shutil.which("apt-get") is None,
-    reason="no PostgreSQL binaries here and no apt-get to install Debian's postgresql (.ci/run installs it)",
-)
 URL = "https://www.hongshan.gov.cn/zfbm/ybj/2024-budget.pdf"
 
 
 @pytest.fixture(scope="module")
 def server():
-    assert binaries() is not None, "PostgreSQL is not installed: run .ci/run as root, or apt-get install postgresql"
+    found, why = installed()
+    if found is None:
+        pytest.skip(why)
     with running_postgres() as running:
         yield running
 
