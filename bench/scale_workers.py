@@ -7,7 +7,9 @@ its reading process, under the limits) and validates it. Each cluster first take
 worker's first document pays for imports and compiled loops); then the N documents are timed. The runs alternate
 (1, 2, 1, 2, …) so that drift on a shared machine falls on both; each round prints the load average before it
 (other jobs on the machine take cores from the two workers). Prints documents a second, seconds a page and a
-document per worker, and the ratio, as medians; and how one worker's time splits between reading and validating.
+document per worker, and the ratio, as medians; how one worker's time splits between reading and validating; the
+CPU time the work took (workers and their reading processes, whatever else ran); and the cost of publishing a
+document, embedded and (with BUDGETWATCH_DATABASE_URL set) into PostgreSQL.
 
     uv run python bench/scale_workers.py [N] [ROUNDS]
 """
@@ -30,9 +32,12 @@ import _common  # noqa: F401  puts the repository on the path
 import pypdfium2
 from distributed import Client, LocalCluster
 
+from budgetwatch.acquire.docref import DocumentRef
 from budgetwatch.check.batch import validate_extractions
 from budgetwatch.cli.main import bundled_samples
+from budgetwatch.database import database_url
 from budgetwatch.fixtures.render_pdf import extraction_to_pdf
+from budgetwatch.publish.dataset import Dataset, publish
 from budgetwatch.read.extract import extract_path
 from budgetwatch.read.isolation import read_document
 
@@ -94,6 +99,24 @@ def timed(client: Client, paths: list[Path], workers: int) -> tuple[float, float
     return wall, sum(r for r, _ in parts), sum(v for _, v in parts), cpu
 
 
+def publishing(paths: list[Path]) -> None:
+    """Milliseconds a publication into a fresh embedded dataset and, when BUDGETWATCH_DATABASE_URL names one, into a
+    shared PostgreSQL catalogue (one document after another; validation not timed)."""
+    reports = [(p, validate_extractions([read_document(p)])[0]) for p in paths]
+    targets = {"embedded DuckDB": None, "shared PostgreSQL": database_url()}
+    for name, url in targets.items():
+        if name != "embedded DuckDB" and not url:
+            print(f"publishing into {name}: not measured (BUDGETWATCH_DATABASE_URL is not set)")
+            continue
+        dataset = Dataset(Path(tempfile.mkdtemp(prefix="budgetwatch-publish-")), url=url)
+        start = time.perf_counter()
+        for k, (path, report) in enumerate(reports):
+            ref = DocumentRef(path=str(path), url=f"https://bench.example.gov.cn/{time.time_ns()}/{k}.pdf")
+            publish(dataset, ref, report)
+        took = (time.perf_counter() - start) / len(reports) * 1000
+        print(f"publishing into {name}: {took:.0f} ms a document ({len(reports)} documents)")
+
+
 def main(n: int = 24, rounds: int = 3) -> None:
     folder = Path(tempfile.mkdtemp(prefix="budgetwatch-scale-"))
     paths = generate(folder, n)
@@ -131,6 +154,7 @@ def main(n: int = 24, rounds: int = 3) -> None:
               f"{', '.join(f'{s:.1f}' for s in runs)} s)")  # fmt: skip
     print(f"two workers / one: {rates[2] / rates[1]:.2f}x (median rates); median of the rounds' ratios "
           f"{statistics.median(ratios):.2f}x, best {max(ratios):.2f}x")  # fmt: skip
+    publishing(paths[:12])
 
 
 if __name__ == "__main__":

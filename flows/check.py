@@ -6,32 +6,29 @@ hands its documents to; ``process-batch`` is one batch of them run by whichever 
 
 from __future__ import annotations
 
-import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Literal
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.concurrency.sync import concurrency
-from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
 from pydantic import BaseModel, Field
 
 from budgetwatch.acquire import sources as registry_file
-from budgetwatch.acquire.docref import DocumentRef, FiscalYear, KindName, Selection, completed
-from budgetwatch.check.batch import CheckRun, DocumentReport
+from budgetwatch.acquire.docref import DocumentRef, FiscalYear, KindName, Selection
+from budgetwatch.check.batch import CheckRun
 from budgetwatch.errors import DocumentError
 from budgetwatch.publish.dataset import Dataset, Publication, current_refs
-from budgetwatch.publish.found import as_found, shown_name
+from budgetwatch.publish.found import shown_name
 from budgetwatch.publish.ledger import Problem, findings_of_run, unfiled
 from budgetwatch.publish.outputs import run_text
 from budgetwatch.service.orchestration import DATASET_LIMIT
+from flows.checking import check_on_cluster, checked_here, dask_runner
 from flows.run_outputs import Run, alert, artifacts, versions_of, write_run
 from tasks.documents import (
     extract_document,
-    extract_reference,
-    hash_document,
-    validate_document,
     validate_documents,
     write_outputs,
 )
@@ -80,45 +77,6 @@ def check_documents(paths: Annotated[list[str], Field(min_length=1)], out: str =
     }
 
 
-def _settle(future: PrefectFuture, ref: DocumentRef, unreadable: list[DocumentError]):
-    """The result of one document's task, or None with the reason recorded under the document's shown name (never
-    a path on this machine); one bad document never stops the run."""
-    name = shown_name(ref)
-    try:
-        return future.result()
-    except DocumentError as exc:
-        unreadable.append(DocumentError(name, exc.reason.replace(ref.path, name)))
-    except Exception as exc:  # noqa: BLE001 - a crash on one document is reported with it, not fatal to the run
-        unreadable.append(DocumentError(name, f"{type(exc).__name__}: {str(exc).replace(ref.path, name)}"))
-    return None
-
-
-def _admitted(ref: DocumentRef, selection: Selection) -> bool:
-    return selection.admits(ref.source_id, ref.department, ref.fiscal_year, ref.kind)
-
-
-def _checked(
-    refs: list[DocumentRef], selection: Selection, registry: list, refresh: bool, unreadable: list[DocumentError]
-) -> list[tuple[DocumentRef, DocumentReport]]:
-    """Hash, extract and validate each admitted document (each a task of its own, cached on the content)."""
-    refs = [r for r in refs if _admitted(r, selection)]
-    hashed = [(r, hash_document.submit(r)) for r in refs]
-    refs = [h for r, f in hashed if (h := _settle(f, r, unreadable))]
-    extracting = [(r, extract_reference.with_options(refresh_cache=refresh).submit(r)) for r in refs]
-    extracted = []
-    for ref, future in extracting:
-        if (x := _settle(future, ref, unreadable)) is not None:
-            known = completed(ref, x.document, registry)
-            extracted.append((known, as_found(x, known)))
-    validating = [(r, validate_document.with_options(refresh_cache=refresh).submit(r, x)) for r, x in extracted]
-    checked = []
-    for ref, future in validating:
-        report = _settle(future, ref, unreadable)
-        if report is not None and _admitted(ref, selection):
-            checked.append((ref, report))
-    return checked
-
-
 class Scope(BaseModel):
     """Which open findings a run reports besides those of the documents it checked."""
 
@@ -133,16 +91,25 @@ class Scope(BaseModel):
         return self.selection.admits(entry.source_id, entry.department, entry.fiscal_year, entry.kind)
 
 
+def _publish_each(checked: list, dataset: str, dry_run: bool, broken: list[str]) -> list[Publication]:
+    """Publish each document: one after another into the embedded DuckDB file, side by side (the task runner's
+    threads) into a shared catalogue, where publishers of one document take turns."""
+    shared = Dataset(Path(dataset)).shared
+    started = [publish_document.submit(ref, report, dataset, dry_run) for ref, report in checked] if shared else []
+    publications: list[Publication] = []
+    for n, (ref, report) in enumerate(checked):
+        try:
+            publications.append(started[n].result() if shared else publish_document(ref, report, dataset, dry_run))
+        except Exception as exc:  # noqa: BLE001 - the other documents are still published; the run fails at the end
+            broken.append(f"publishing {shown_name(ref)}: {type(exc).__name__}: {exc}")
+    return publications
+
+
 def _publish_and_file(
     run: Run, checked: list, scope: Scope, *, registry: list, dataset: str, dry_run: bool, broken: list[str]
 ) -> tuple[list[Publication], list[Problem]]:
     """Publish each document (one transaction each), then file the findings and the crawl problems in the ledgers."""
-    publications: list[Publication] = []
-    for ref, report in checked:
-        try:
-            publications.append(publish_document(ref, report, dataset, dry_run))
-        except Exception as exc:  # noqa: BLE001 - the other documents are still published; the run fails at the end
-            broken.append(f"publishing {shown_name(ref)}: {type(exc).__name__}: {exc}")
+    publications = _publish_each(checked, dataset, dry_run, broken)
     problems: list[Problem] = []
     if dry_run:  # a dry run files nothing: the crawl's problems are shown as met
         return publications, list(scope.problems)
@@ -153,16 +120,6 @@ def _publish_and_file(
     except Exception as exc:  # noqa: BLE001 - reported at the end of the run, after the other stages
         broken.append(f"filing findings: {type(exc).__name__}: {exc}")
     return publications, problems
-
-
-@flow(name="check-on-cluster", validate_parameters=False)
-def check_on_cluster(
-    refs: list[DocumentRef], selection: Selection, registry: list, refresh: bool
-) -> tuple[list[tuple[DocumentRef, DocumentReport]], list[DocumentError]]:
-    """Hash, extract and validate on the task runner this flow is given (a Dask cluster); what was checked and what
-    could not be read."""
-    unreadable: list[DocumentError] = []
-    return _checked(refs, selection, registry, refresh, unreadable), unreadable
 
 
 def process_refs(
@@ -188,9 +145,11 @@ def process_refs(
             refs, scope.selection, registry, refresh
         )
     else:
-        checked = _checked(refs, scope.selection, registry, refresh, unreadable)
+        checked = checked_here(refs, scope.selection, registry, refresh, unreadable)
     broken: list[str] = []
-    with concurrency(DATASET_LIMIT, occupy=1, strict=True):  # one run writes the dataset and its ledgers at a time
+    # one run writes an embedded dataset and its ledgers at a time; a shared one takes turns per document instead
+    shared = Dataset(Path(dataset)).shared
+    with nullcontext() if shared else concurrency(DATASET_LIMIT, occupy=1, strict=True):
         publications, problems = _publish_and_file(run, checked, scope, registry=registry, dataset=dataset,
                                                    dry_run=dry_run, broken=broken)  # fmt: skip
         if dry_run:  # nothing was filed: the findings of the documents checked are shown as new
@@ -268,17 +227,6 @@ def process_documents(  # noqa: PLR0917 - a flow's parameters are its run form
                          refresh=force_refetch, channels=_channels(alert_channels))  # fmt: skip
     print(state.message)
     return state
-
-
-def dask_runner(address: str | None, workers: int | None):
-    """Prefect's Dask task runner: on the cluster at ``address``, else on a local cluster of ``workers`` processes
-    (one a core when None), one thread each since reading and validating hold the interpreter."""
-    from prefect_dask import DaskTaskRunner  # noqa: PLC0415 - only the runs that use a cluster load Dask
-
-    if address:
-        return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers or os.cpu_count() or 1, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})  # fmt: skip
 
 
 @flow(name="revalidate-dataset", log_prints=True)

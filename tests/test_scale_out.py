@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from distributed import Client
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter
+from prefect.client.schemas.filters import FlowRunFilter, TaskRunFilter, TaskRunFilterName
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
@@ -68,7 +68,8 @@ def _dask(env: dict) -> tuple[list[subprocess.Popen], str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT, "env": env}
+    log = open(os.environ.get("BUDGETWATCH_DASK_LOG", os.devnull), "a")  # noqa: SIM115 - open while the cluster runs
+    quiet = {"stdout": log, "stderr": log, "cwd": ROOT, "env": env}
     scheduler = subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port",
                                   str(port), "--no-dashboard"], **quiet)  # fmt: skip
     workers = subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--nworkers", "2", "--nthreads", "1",
@@ -132,6 +133,14 @@ def _flow_runs(flow_name: str) -> list:
     return [r for r in runs if flows.get(r.flow_id) == flow_name]
 
 
+def _validated() -> int:
+    """Validation task runs completed so far, on the whole server."""
+    with get_client(sync_client=True) as client:
+        named = TaskRunFilter(name=TaskRunFilterName(like_="validate "))
+        runs = client.read_task_runs(task_run_filter=named, limit=200)
+    return sum(1 for r in runs if r.name.startswith("validate ") and r.state and r.state.is_completed())
+
+
 def _submitted_by(output: list[str]) -> dict[str, str]:
     """Flow run id → the worker that took it, from the workers' log lines."""
     found = re.findall(r"Worker '(budgetwatch-worker-\d)' submitting flow run '([0-9a-f-]+)'", "".join(output))
@@ -188,6 +197,7 @@ def test_two_workers_share_the_daily_crawl_and_publish_every_document_once(clust
         executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
     assert len(executed) == 2 and min(executed.values()) > 0 and sum(executed.values()) >= 2 * len(archived)
     assert {v["sha256"]: v["status"] for v in versions(dataset)} == statuses
+    assert _validated() == 2 * len(archived)  # each document validated once by the batch runs, once again on Dask
 
     expected, alone_statuses = _alone(portal, tmp_path / "alone")
     assert alone_statuses == statuses and set(expected) == archived

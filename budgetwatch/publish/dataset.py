@@ -240,8 +240,8 @@ class _FileRows:
     """Published rows as one Parquet file per document and table: written before the catalogue commits, the files
     of the versions replaced removed once it has (``settle``)."""
 
-    def __init__(self, con, dataset: Dataset, dry_run: bool):
-        self.con, self.dataset, self.dry_run = con, dataset, dry_run
+    def __init__(self, dataset: Dataset, dry_run: bool):
+        self.dataset, self.dry_run = dataset, dry_run
         self.written: list[Path] = []
         self.dropped: list[str] = []
 
@@ -323,7 +323,7 @@ def publish(dataset: Dataset, ref: DocumentRef, report: DocumentReport, *, dry_r
 def _publish_shared(dataset: Dataset, plan: _Plan) -> Publication:
     """Publish into the shared catalogue, taking turns with any other publisher of the same URL or content."""
     with connect(dataset) as con, held(con, "publish", plan.url):
-        rows = _FileRows(con, dataset, plan.dry_run)
+        rows = _FileRows(dataset, plan.dry_run)
         try:
             with transaction(con, keep=not plan.dry_run):
                 lock(con, "publish-content", plan.sha)

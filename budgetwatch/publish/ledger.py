@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from budgetwatch.database import lock
 from budgetwatch.model import Finding
 from budgetwatch.publish.dataset import Dataset, connect
 
@@ -132,6 +133,7 @@ _ENTRY_COLUMNS = [f.name for f in fields(Entry) if f.name not in ("state",)]
 
 
 def _file_version(con: duckdb.DuckDBPyConnection, run: str, at: str, v: Version) -> None:
+    lock(con, "finding-ledger", v.url)  # in a shared database, runs filing one document take turns
     rows = con.execute("SELECT key, status, sha256 FROM finding_ledger WHERE url = ?", [v.url]).fetchall()
     known = {key: (status, sha) for key, status, sha in rows}
     keys = finding_keys(v.url, v.findings)
@@ -201,7 +203,7 @@ def file_findings(dataset: Dataset, run: str, versions: Iterable[Version], *, dr
     at = local_now().isoformat()
 
     def work(con):
-        for v in versions:
+        for v in sorted(versions, key=lambda v: v.url):  # one order of locks: two runs never wait on each other
             _file_version(con, run, at, v)
 
     _in_transaction(dataset, dry_run, work)
@@ -252,6 +254,7 @@ class Problem:
 
 
 def _file_problems(con, run: str, at: str, crawled: set[str], problems: list[Problem]) -> list[Problem]:
+    lock(con, "crawl-ledger")
     rows = con.execute("SELECT source_id, url, status, opened_run FROM crawl_ledger").fetchall()
     known = {(s, u): (status, opened) for s, u, status, opened in rows}
     out = []
