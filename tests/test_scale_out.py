@@ -33,8 +33,8 @@ from flows.crawl import crawl_portals
 from .conftest import ROOT
 from .postgres_server import installed, running_postgres
 
-GENERATED = 6  # reports in the generated column, besides the sample portal's own
-BATCH = 4  # 12 documents: three batch runs, more than one worker of limit 2 can take beside the crawl
+GENERATED = 3  # reports in the generated column, besides the sample portal's six
+BATCH = 3  # nine documents: three batch runs, more than one worker of limit 2 can take beside the crawl
 
 
 def _reader(process: subprocess.Popen, lines: queue.Queue, output: list[str]) -> None:
