@@ -1,34 +1,34 @@
 """Flows over documents: ``check-documents`` checks local files; ``process-documents`` takes documents through
 extract → validate → publish → alert, each document in isolation; ``revalidate-dataset`` does the same for every
-current version in the dataset. ``process_refs`` is what the crawl hands its documents to."""
+current version in the dataset, its extraction and validation on a Dask cluster. ``process_refs`` is what the crawl
+hands its documents to; ``process-batch`` is one batch of them run by whichever worker of the pool takes it
+(`flows.batches`)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Literal
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.concurrency.sync import concurrency
-from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
 from pydantic import BaseModel, Field
 
 from budgetwatch.acquire import sources as registry_file
-from budgetwatch.acquire.docref import DocumentRef, FiscalYear, KindName, Selection, completed
-from budgetwatch.check.batch import CheckRun, DocumentReport
+from budgetwatch.acquire.docref import DocumentRef, FiscalYear, KindName, Selection
+from budgetwatch.check.batch import CheckRun
 from budgetwatch.errors import DocumentError
 from budgetwatch.publish.dataset import Dataset, Publication, current_refs
-from budgetwatch.publish.found import as_found, shown_name
+from budgetwatch.publish.found import shown_name
 from budgetwatch.publish.ledger import Problem, findings_of_run, unfiled
 from budgetwatch.publish.outputs import run_text
 from budgetwatch.service.orchestration import DATASET_LIMIT
+from flows.checking import check_on_cluster, checked_here, dask_runner
 from flows.run_outputs import Run, alert, artifacts, versions_of, write_run
 from tasks.documents import (
     extract_document,
-    extract_reference,
-    hash_document,
-    validate_document,
     validate_documents,
     write_outputs,
 )
@@ -77,45 +77,6 @@ def check_documents(paths: Annotated[list[str], Field(min_length=1)], out: str =
     }
 
 
-def _settle(future: PrefectFuture, ref: DocumentRef, unreadable: list[DocumentError]):
-    """The result of one document's task, or None with the reason recorded under the document's shown name (never
-    a path on this machine); one bad document never stops the run."""
-    name = shown_name(ref)
-    try:
-        return future.result()
-    except DocumentError as exc:
-        unreadable.append(DocumentError(name, exc.reason.replace(ref.path, name)))
-    except Exception as exc:  # noqa: BLE001 - a crash on one document is reported with it, not fatal to the run
-        unreadable.append(DocumentError(name, f"{type(exc).__name__}: {str(exc).replace(ref.path, name)}"))
-    return None
-
-
-def _admitted(ref: DocumentRef, selection: Selection) -> bool:
-    return selection.admits(ref.source_id, ref.department, ref.fiscal_year, ref.kind)
-
-
-def _checked(
-    refs: list[DocumentRef], selection: Selection, registry: list, refresh: bool, unreadable: list[DocumentError]
-) -> list[tuple[DocumentRef, DocumentReport]]:
-    """Hash, extract and validate each admitted document (each a task of its own, cached on the content)."""
-    refs = [r for r in refs if _admitted(r, selection)]
-    hashed = [(r, hash_document.submit(r)) for r in refs]
-    refs = [h for r, f in hashed if (h := _settle(f, r, unreadable))]
-    extracting = [(r, extract_reference.with_options(refresh_cache=refresh).submit(r)) for r in refs]
-    extracted = []
-    for ref, future in extracting:
-        if (x := _settle(future, ref, unreadable)) is not None:
-            known = completed(ref, x.document, registry)
-            extracted.append((known, as_found(x, known)))
-    validating = [(r, validate_document.with_options(refresh_cache=refresh).submit(r, x)) for r, x in extracted]
-    checked = []
-    for ref, future in validating:
-        report = _settle(future, ref, unreadable)
-        if report is not None and _admitted(ref, selection):
-            checked.append((ref, report))
-    return checked
-
-
 class Scope(BaseModel):
     """Which open findings a run reports besides those of the documents it checked."""
 
@@ -130,16 +91,25 @@ class Scope(BaseModel):
         return self.selection.admits(entry.source_id, entry.department, entry.fiscal_year, entry.kind)
 
 
+def _publish_each(checked: list, dataset: str, dry_run: bool, broken: list[str]) -> list[Publication]:
+    """Publish each document: one after another into the embedded DuckDB file, side by side (the task runner's
+    threads) into a shared catalogue, where publishers of one document take turns."""
+    shared = Dataset(Path(dataset)).shared
+    started = [publish_document.submit(ref, report, dataset, dry_run) for ref, report in checked] if shared else []
+    publications: list[Publication] = []
+    for n, (ref, report) in enumerate(checked):
+        try:
+            publications.append(started[n].result() if shared else publish_document(ref, report, dataset, dry_run))
+        except Exception as exc:  # noqa: BLE001 - the other documents are still published; the run fails at the end
+            broken.append(f"publishing {shown_name(ref)}: {type(exc).__name__}: {exc}")
+    return publications
+
+
 def _publish_and_file(
     run: Run, checked: list, scope: Scope, *, registry: list, dataset: str, dry_run: bool, broken: list[str]
 ) -> tuple[list[Publication], list[Problem]]:
     """Publish each document (one transaction each), then file the findings and the crawl problems in the ledgers."""
-    publications: list[Publication] = []
-    for ref, report in checked:
-        try:
-            publications.append(publish_document(ref, report, dataset, dry_run))
-        except Exception as exc:  # noqa: BLE001 - the other documents are still published; the run fails at the end
-            broken.append(f"publishing {shown_name(ref)}: {type(exc).__name__}: {exc}")
+    publications = _publish_each(checked, dataset, dry_run, broken)
     problems: list[Problem] = []
     if dry_run:  # a dry run files nothing: the crawl's problems are shown as met
         return publications, list(scope.problems)
@@ -162,15 +132,24 @@ def process_refs(
     refresh: bool = False,
     channels: list[str] | None = None,
     registry: list | None = None,
+    task_runner=None,
 ) -> State:
     """Extract, validate, publish, file in the ledgers and alert for archived documents; the run's state: Failed
-    (with what broke, in words) for a stage that broke or a crawl problem new in this run, else Completed."""
+    (with what broke, in words) for a stage that broke or a crawl problem new in this run, else Completed.
+    Extraction and validation run on ``task_runner`` when given (a DaskTaskRunner), else on the flow's own."""
     run = Run.start(out)
     unreadable: list[DocumentError] = []
     registry = registry or registry_file.load()
-    checked = _checked(refs, scope.selection, registry, refresh, unreadable)
+    if task_runner is not None and refs:
+        checked, unreadable = check_on_cluster.with_options(task_runner=task_runner)(
+            refs, scope.selection, registry, refresh
+        )
+    else:
+        checked = checked_here(refs, scope.selection, registry, refresh, unreadable)
     broken: list[str] = []
-    with concurrency(DATASET_LIMIT, occupy=1, strict=True):  # one run writes the dataset and its ledgers at a time
+    # one run writes an embedded dataset and its ledgers at a time; a shared one takes turns per document instead
+    shared = Dataset(Path(dataset)).shared
+    with nullcontext() if shared else concurrency(DATASET_LIMIT, occupy=1, strict=True):
         publications, problems = _publish_and_file(run, checked, scope, registry=registry, dataset=dataset,
                                                    dry_run=dry_run, broken=broken)  # fmt: skip
         if dry_run:  # nothing was filed: the findings of the documents checked are shown as new
@@ -251,14 +230,17 @@ def process_documents(  # noqa: PLR0917 - a flow's parameters are its run form
 
 
 @flow(name="revalidate-dataset", log_prints=True)
-def revalidate_dataset(
+def revalidate_dataset(  # noqa: PLR0917 - a flow's parameters are its run form
     dataset: Annotated[str, Field(min_length=1)] = "budgetwatch-data",
     out: Annotated[str, Field(min_length=1)] = "budgetwatch-out",
     sources: list[str] | None = None,
     dry_run: bool = False,
     alert_channels: list[Channel] | None = None,
+    dask_address: str | None = None,
+    dask_workers: Annotated[int | None, Field(ge=1)] = None,
 ):
-    """Validate every current version again with today's rules (a rule change can move a document either way).
+    """Validate every current version again with today's rules (a rule change can move a document either way);
+    the documents are read and validated on a Dask cluster.
 
     Args:
         dataset: folder of the published dataset and its ledgers
@@ -266,6 +248,8 @@ def revalidate_dataset(
         sources: only documents of these sources (the ids the dataset holds); all when empty
         dry_run: validate only: publish nothing, file nothing, alert nobody
         alert_channels: channels to tell stewards by (email, webhook); both when empty
+        dask_address: the scheduler of an existing Dask cluster (tcp://host:8786); a local cluster when empty
+        dask_workers: processes of the local cluster; one a core when empty
     """
     refs = current_refs(Dataset(Path(dataset)))
     if not refs:
@@ -274,6 +258,7 @@ def revalidate_dataset(
     if problem := _unknown_sources(list(sources or []), held, f"the dataset {dataset}"):
         return Failed(message=problem)
     state = process_refs(refs, Scope(selection=Selection(districts=sources or [])), dataset=dataset, out=out,
-                         dry_run=dry_run, refresh=True, channels=_channels(alert_channels))  # fmt: skip
+                         dry_run=dry_run, refresh=True, channels=_channels(alert_channels),
+                         task_runner=dask_runner(dask_address, dask_workers))  # fmt: skip
     print(state.message)
     return state

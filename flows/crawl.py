@@ -23,8 +23,11 @@ from budgetwatch.acquire.fetch import Fetcher
 from budgetwatch.acquire.handover import ArchiveState, crawl_rows, document_refs
 from budgetwatch.publish.ledger import Problem
 from budgetwatch.service.orchestration import host_limit
+from flows.batches import failed_batches, fan_out
 from flows.check import Channel, Scope, process_refs
 from tasks.network import RateLimitedSession, crawl_source
+
+BATCH_TIMEOUT = 6 * 3600  # seconds a crawl waits for its batch runs
 
 
 def _chosen(sources_file: str | None, wanted: list[str]) -> tuple[list[registry_file.Source], list, str | None]:
@@ -125,6 +128,7 @@ def crawl_portals(  # noqa: PLR0917 - a flow's parameters are its run form
     dataset: Annotated[str, Field(min_length=1)] = "budgetwatch-data",
     out: Annotated[str, Field(min_length=1)] = "budgetwatch-out",
     alert_channels: list[Channel] | None = None,
+    batch_size: Annotated[int, Field(ge=0)] = 0,
 ):
     """Crawl the portal columns, then extract → validate → publish → alert each new or changed report; a crawl
     problem new in this run fails the run (after the documents found were processed), one that lasts does not.
@@ -142,6 +146,8 @@ def crawl_portals(  # noqa: PLR0917 - a flow's parameters are its run form
         dataset: folder of the published dataset and its ledgers
         out: folder for the run's report and findings (each run writes a folder of its own under it)
         alert_channels: channels to tell stewards by (email, webhook); both when empty
+        batch_size: documents per batch run (process-batch/batch), which any worker of the pool takes, per source;
+            0 processes every document in this run
     """
     chosen, registry, wrong = _chosen(sources_file, list(sources or []))
     if wrong:
@@ -155,7 +161,15 @@ def crawl_portals(  # noqa: PLR0917 - a flow's parameters are its run form
                           fiscal_years=fiscal_years or [], kinds=kinds or [])  # fmt: skip
     scope = Scope(selection=selection, crawled=[r.source_id for r in results], problems=problems)
     channels = ["email", "webhook"] if alert_channels is None else list(alert_channels)
+    broken = []
+    if batch_size and refs:  # the documents go to batch runs; this run files and tells the crawl's problems
+        given = {"sources_file": sources_file, "force_refetch": force_refetch, "dry_run": dry_run, "dataset": dataset,
+                 "out": out, "alert_channels": channels}  # fmt: skip
+        broken = fan_out(refs, scope, batch_size=batch_size, parameters=given, timeout=BATCH_TIMEOUT)
+        refs = []
     state = process_refs(refs, scope, dataset=dataset, out=out, dry_run=dry_run, refresh=force_refetch,
                          channels=channels, registry=registry)  # fmt: skip
+    if broken:
+        state = failed_batches(broken + ([state.message] if state.is_failed() else []))
     print(state.message)
     return state

@@ -2,7 +2,10 @@
 DuckDB with every version of every URL, and the validators (ETag, Last-Modified) that make a re-crawl cost only 304s.
 
 Several processes may crawl into one archive at once: the manifest is opened for each operation only, under a lock
-the others wait for (`budgetwatch.locking`), so two crawls take turns instead of one dying on DuckDB's own lock."""
+the others wait for (`budgetwatch.locking`), so two crawls take turns instead of one dying on DuckDB's own lock. With
+``BUDGETWATCH_DATABASE_URL`` naming a PostgreSQL database the manifest is kept there instead (`budgetwatch.database`),
+for workers on many machines; the files then belong on storage they all mount, and two workers recording versions of
+one URL take turns on a lock named after it."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from budgetwatch import formats
+from budgetwatch.database import database_url, is_postgres, lock, postgres, transaction
 from budgetwatch.locking import exclusive, writable
 
 _EXTENSIONS = {
@@ -107,19 +111,26 @@ def sha256(data: bytes) -> str:
 
 
 class Archive:
-    """Content-addressed files under `root` and their manifest (`root/manifest.duckdb` unless given)."""
+    """Content-addressed files under `root` and their manifest (`root/manifest.duckdb` unless given, or the shared
+    database of ``database``, by default ``BUDGETWATCH_DATABASE_URL``)."""
 
-    def __init__(self, root: str | Path, manifest: str | Path | None = None):
+    def __init__(self, root: str | Path, manifest: str | Path | None = None, database: str | None = None):
         self.root = Path(root).resolve()  # report paths stay valid whatever the working directory
         (self.root / "objects").mkdir(parents=True, exist_ok=True)
         self.manifest = Path(manifest) if manifest else self.root / "manifest.duckdb"
+        self.database = database if manifest else database or database_url()
         self._lock = threading.Lock()
         with self._db() as db:
-            db.execute(_SCHEMA)
+            if not is_postgres(self.database):  # a shared manifest's schema is made with its first session
+                db.execute(_SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The manifest, this thread's and this process's alone until the block ends."""
+        """The manifest: embedded, this thread's and this process's alone until the block ends; shared, a session."""
+        if is_postgres(self.database):
+            with postgres(self.database, "budgetwatch_archive", _SCHEMA) as db:
+                yield db
+            return
         lock_file = self.manifest.with_name(f".{self.manifest.name}.lock")
         with self._lock, exclusive(lock_file, f"the archive manifest {self.manifest}"), writable(self.manifest) as db:
             yield db
@@ -181,7 +192,8 @@ class Archive:
         has this hash, or another URL already gave these bytes (a re-publication); changed: the URL's file differs
         from its newest version (a new version is kept beside the old)."""
         digest, relative, media_type = self.put(data)
-        with self._db() as db:
+        with self._db() as db, transaction(db):
+            lock(db, "archive", url)
             previous = db.execute(
                 "SELECT version, sha256 FROM documents WHERE url = ? ORDER BY version DESC LIMIT 1", [url]
             ).fetchone()
@@ -248,7 +260,9 @@ class Archive:
         digest, _, _ = self.put(data)
         with self._db() as db:
             db.execute(
-                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET sha256 = excluded.sha256, "
+                "etag = excluded.etag, last_modified = excluded.last_modified, fetched_at = excluded.fetched_at, "
+                "headers = excluded.headers",
                 [
                     url,
                     digest,

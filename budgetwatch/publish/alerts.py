@@ -230,8 +230,7 @@ class _Outbox:
 
 
 def _sent(dataset: Dataset) -> dict[tuple[str, str], dict[str, set[str]]]:
-    with connect(dataset) as con:
-        con.execute(_LEDGER)
+    with connect(dataset, _LEDGER) as con:
         rows = con.execute("SELECT channel, recipient, failure_key, fingerprint FROM alert_ledger").fetchall()
     sent: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for channel, recipient, key, fingerprint in rows:
@@ -248,7 +247,7 @@ def pending(
 ) -> list[Message]:
     """One message per channel and recipient with what was not yet told there; none when everything was told.
     ``problems``: crawl problems new in this run or still open (an open one is told until a channel takes it)."""
-    sent = _sent(dataset) if dataset.database.exists() else defaultdict(lambda: defaultdict(set))
+    sent = _sent(dataset) if dataset.exists() else defaultdict(lambda: defaultdict(set))
     by_recipient: dict[str, _Outbox] = defaultdict(_Outbox)
     for f in found:
         by_recipient[f.recipient].failures.append(f)
@@ -269,8 +268,7 @@ def pending(
 def record(dataset: Dataset, message: Message) -> None:
     """Note in the ledger that ``message`` was delivered."""
     rows = [(message.channel, message.recipient, fp, key, url, sha, check) for fp, key, url, sha, check in message.told]
-    with connect(dataset) as con:
-        con.execute(_LEDGER)
+    with connect(dataset, _LEDGER) as con:
         con.executemany(
             "INSERT INTO alert_ledger (channel, recipient, fingerprint, failure_key, url, sha256, check_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -280,8 +278,7 @@ def record(dataset: Dataset, message: Message) -> None:
 
 def ledger(dataset: Dataset) -> list[dict]:
     """Every recorded delivery."""
-    with connect(dataset) as con:
-        con.execute(_LEDGER)
+    with connect(dataset, _LEDGER) as con:
         cursor = con.execute("SELECT * FROM alert_ledger ORDER BY sent_at, channel, recipient")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

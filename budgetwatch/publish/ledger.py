@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from budgetwatch.database import lock
 from budgetwatch.model import Finding
 from budgetwatch.publish.dataset import Dataset, connect
 
@@ -132,6 +133,7 @@ _ENTRY_COLUMNS = [f.name for f in fields(Entry) if f.name not in ("state",)]
 
 
 def _file_version(con: duckdb.DuckDBPyConnection, run: str, at: str, v: Version) -> None:
+    lock(con, "finding-ledger", v.url)  # in a shared database, runs filing one document take turns
     rows = con.execute("SELECT key, status, sha256 FROM finding_ledger WHERE url = ?", [v.url]).fetchall()
     known = {key: (status, sha) for key, status, sha in rows}
     keys = finding_keys(v.url, v.findings)
@@ -182,10 +184,9 @@ def unfiled(v: Version) -> list[Entry]:
 
 def _in_transaction(dataset: Dataset, dry_run: bool, work: Callable[[duckdb.DuckDBPyConnection], object]):
     """Run ``work`` in one transaction (rolled back in a dry run, whose results are still returned)."""
-    if dry_run and not dataset.database.exists():  # a dry run leaves no dataset behind
-        dataset = Dataset(Path(tempfile.mkdtemp(prefix="budgetwatch-dry-run-")))
-    with connect(dataset) as con:
-        con.execute(_SCHEMA)
+    if dry_run and not dataset.exists():  # a dry run leaves no dataset behind
+        dataset = Dataset(Path(tempfile.mkdtemp(prefix="budgetwatch-dry-run-")), url=None)
+    with connect(dataset, _SCHEMA) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             result = work(con)
@@ -202,7 +203,7 @@ def file_findings(dataset: Dataset, run: str, versions: Iterable[Version], *, dr
     at = local_now().isoformat()
 
     def work(con):
-        for v in versions:
+        for v in sorted(versions, key=lambda v: v.url):  # one order of locks: two runs never wait on each other
             _file_version(con, run, at, v)
 
     _in_transaction(dataset, dry_run, work)
@@ -216,10 +217,9 @@ def _state(status: str, opened_run: str, closed_run: str | None, run: str) -> st
 
 def findings_of_run(dataset: Dataset, run: str, admits: Callable[[Entry], bool] = lambda _: True) -> list[Entry]:
     """The findings a run reports: every open one ``admits`` takes (new or open), and those closed in this run."""
-    if not dataset.database.exists():
+    if not dataset.exists():
         return []
-    with connect(dataset) as con:
-        con.execute(_SCHEMA)
+    with connect(dataset, _SCHEMA) as con:
         query = f"SELECT status, opened_run, closed_run, {', '.join(_ENTRY_COLUMNS)} FROM finding_ledger"
         rows = con.execute(query + " ORDER BY document, url, table_id NULLS LAST, line NULLS LAST, key").fetchall()
     out = []
@@ -254,6 +254,7 @@ class Problem:
 
 
 def _file_problems(con, run: str, at: str, crawled: set[str], problems: list[Problem]) -> list[Problem]:
+    lock(con, "crawl-ledger")
     rows = con.execute("SELECT source_id, url, status, opened_run FROM crawl_ledger").fetchall()
     known = {(s, u): (status, opened) for s, u, status, opened in rows}
     out = []

@@ -248,13 +248,16 @@ def start(
     webhook_url: str | None = None,
     root: Path | None = None,
     worker: bool = True,
+    workers: int = 1,
+    worker_limit: int | None = None,
     timeout: float = 120,
     data: Path | None = None,
     out: Path | None = None,
     reports: tuple[str, int] | None = ("127.0.0.1", 0),
 ) -> Served:
     """Start a server, serve ``out`` at ``reports`` (host, port; None: not served), save the blocks, deploy
-    everything, start a worker."""
+    everything, start ``workers`` workers of the pool (each running at most ``worker_limit`` runs at once). The
+    server keeps its state in PREFECT_API_DATABASE_CONNECTION_URL when that names a PostgreSQL database."""
     root = root or repository_root()
     port = port or _free_port()
     api = f"http://{host}:{port}/api"
@@ -271,8 +274,9 @@ def start(
         _step(_prefect("work-pool", "create", WORK_POOL, "--type", "process", "--overwrite"), root, env, timeout)
         _step(_prefect("--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"), root, env,
               timeout)  # fmt: skip
-        if worker:
-            command = _prefect("worker", "start", "--pool", WORK_POOL)
+        for number in range(1, workers + 1 if worker else 1):
+            command = _prefect("worker", "start", "--pool", WORK_POOL, "--name", f"budgetwatch-worker-{number}")
+            command += ["--limit", str(worker_limit)] if worker_limit else []
             served.processes.append(subprocess.Popen(command, cwd=root, env=env))
     except BaseException:
         stop(served)
@@ -323,6 +327,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-port", type=int, default=4201, help="port of the reports (default 4201; 0: any free)")
     p.add_argument("--no-reports", action="store_true", help="serve no reports (links to them are left out)")
     p.add_argument("--no-worker", action="store_true", help="deploy only; start no worker")
+    p.add_argument("--workers", type=int, default=1, help="workers of the pool to start on this machine (default 1); "
+                   "workers elsewhere join with: prefect worker start --pool " + WORK_POOL)  # fmt: skip
+    p.add_argument("--worker-limit", type=int, help="flow runs each worker runs at once (default: no limit)")
     return p
 
 
@@ -332,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         served = start(
             host=args.host, port=args.port, email_url=args.email_url, webhook_url=args.webhook_url,
-            worker=not args.no_worker, data=args.data, out=args.out,
+            worker=not args.no_worker, workers=args.workers, worker_limit=args.worker_limit, data=args.data,
+            out=args.out,
             reports=None if args.no_reports else (args.reports_host, args.reports_port),
         )  # fmt: skip
     except (ServeError, OSError) as exc:
