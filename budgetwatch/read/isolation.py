@@ -57,7 +57,7 @@ def _short(exc: BaseException) -> str:
 
 
 def _serve(connection: Connection, memory_mb: int) -> None:
-    """The reading process: documents in, verdicts out, until told to stop or the parent goes away."""
+    """The reading process: documents in, verdicts out, until the parent goes away or ends it."""
     from budgetwatch import memory  # noqa: PLC0415
     from budgetwatch.read import extract  # noqa: F401, PLC0415 - imported before the first document's clock starts
 
@@ -68,8 +68,6 @@ def _serve(connection: Connection, memory_mb: int) -> None:
         try:
             job = connection.recv()
         except (EOFError, OSError):
-            return
-        if job is None:
             return
         path, limits = job
         reply = _reply(path, limits)
@@ -141,12 +139,6 @@ class _Worker:
         self.process.wait()
         self.connection.close()
 
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.connection.send(None)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(2)
-        self.kill()
 
     def read(self, path: str, limits: Limits) -> tuple:
         """The reading process's reply, or a ('killed', reason) when it broke a limit or died."""
@@ -201,7 +193,7 @@ class _Pool:
     def give_back(self, worker: _Worker, limits: Limits) -> None:
         grown = _status_kib(worker.process.pid, "VmRSS") > limits.read_memory_mb * 1024 // 2
         if grown or not worker.alive():
-            worker.stop()  # a process that kept half its limit starts the next document fresh
+            worker.kill()  # a process that kept half its limit starts the next document fresh
             return
         with self._lock:
             self._idle.append(worker)
@@ -210,7 +202,7 @@ class _Pool:
         with self._lock:
             idle, self._idle = self._idle, []
         for worker in idle:
-            worker.stop()
+            worker.kill()  # an idle process holds nothing: ended at once, not after its interpreter's teardown
 
 
 _POOL = _Pool()

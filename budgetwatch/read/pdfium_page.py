@@ -24,8 +24,6 @@ Matrix = tuple[float, float, float, float, float, float]
 
 _DIGITS = 3  # decimals kept of every coordinate
 _INSERTED = {0x20, 0x0A, 0x0D}  # what PDFium inserts between words and lines (flagged as generated)
-# PDFium's calls made for every character, bound to local names in the loop: a page has thousands of characters
-_PER_CHARACTER = (pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated, pdfium_c.FPDFFont_GetGlyphWidth)
 
 
 class Unsupported(Exception):
@@ -56,19 +54,51 @@ def _page_ctm(rotation: int, mediabox: tuple[float, float, float, float]) -> Mat
     }.get(rotation, (1, 0, 0, 1, -x0, -y0))
 
 
+def _typed(function, result, *arguments):
+    """A PDFium call that takes and returns plain addresses (ints) where pypdfium2 makes a pointer object each time:
+    the calls below are made for every character, object and path segment of a page."""
+    return ctypes.CFUNCTYPE(result, *arguments)(ctypes.cast(function, ctypes.c_void_p).value)
+
+
+_ADDRESS, _INT, _FLOAT = ctypes.c_void_p, ctypes.c_int, ctypes.c_float
+
+
 @cache
-def _char_functions():
-    """PDFium's per-character calls typed to take and return plain addresses: a text object comes back as a number
-    to key a dictionary with, and no pointer objects are made for each of a page's thousands of characters."""
-    address = ctypes.c_void_p, ctypes.c_int
-
-    def typed(function, result, *arguments):
-        return ctypes.CFUNCTYPE(result, *arguments)(ctypes.cast(function, ctypes.c_void_p).value)
-
+def _char_functions() -> tuple:
+    """Calls made for a page's characters and text objects: a text object or font comes back as a number to key a
+    dictionary with."""
+    a, i = _ADDRESS, _INT
     return (
-        typed(pdfium_c.FPDFText_GetTextObject, ctypes.c_void_p, *address),
-        typed(pdfium_c.FPDFText_GetCharOrigin, ctypes.c_int, *address, ctypes.c_void_p, ctypes.c_void_p),
-        typed(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, *address, ctypes.c_void_p),
+        _typed(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint, a, i),
+        _typed(pdfium_c.FPDFText_IsGenerated, i, a, i),
+        _typed(pdfium_c.FPDFText_GetTextObject, a, a, i),
+        _typed(pdfium_c.FPDFText_GetCharOrigin, i, a, i, a, a),
+        _typed(pdfium_c.FPDFText_GetLooseCharBox, i, a, i, a),
+        _typed(pdfium_c.FPDFFont_GetGlyphWidth, i, a, ctypes.c_uint, _FLOAT, a),
+        _typed(pdfium_c.FPDFText_GetMatrix, i, a, i, a),
+        _typed(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, a, i),
+        _typed(pdfium_c.FPDFTextObj_GetFont, a, a),
+        _typed(pdfium_c.FPDFFont_GetDescent, i, a, _FLOAT, a),
+        _typed(pdfium_c.FPDFFont_GetIsEmbedded, i, a),
+    )
+
+
+@cache
+def _object_functions() -> tuple:
+    """Calls made for a page's (or form's) objects and a path's segments."""
+    a, i = _ADDRESS, _INT
+    return (
+        _typed(pdfium_c.FPDFPage_CountObjects, i, a),
+        _typed(pdfium_c.FPDFPage_GetObject, a, a, i),
+        _typed(pdfium_c.FPDFFormObj_CountObjects, i, a),
+        _typed(pdfium_c.FPDFFormObj_GetObject, a, a, ctypes.c_ulong),
+        _typed(pdfium_c.FPDFPageObj_GetType, i, a),
+        _typed(pdfium_c.FPDFPageObj_GetMatrix, i, a, a),
+        _typed(pdfium_c.FPDFPath_CountSegments, i, a),
+        _typed(pdfium_c.FPDFPath_GetPathSegment, a, a, i),
+        _typed(pdfium_c.FPDFPathSegment_GetPoint, i, a, a, a),
+        _typed(pdfium_c.FPDFPathSegment_GetType, i, a),
+        _typed(pdfium_c.FPDFPathSegment_GetClose, i, a),
     )
 
 
@@ -101,9 +131,8 @@ class PdfiumPage(Page):
 
     def parse_objects(self) -> dict[str, list[dict]]:
         objects: dict[str, list[dict]] = {"char": self._chars(), "line": [], "rect": [], "curve": []}
-        if _left_out(self._pdfium.raw, self._read_objects):
+        if self._walk(ctypes.cast(self._pdfium.raw, ctypes.c_void_p).value, None, objects):
             raise Unsupported("text in a font the file does not embed that PDFium's text page leaves out")
-        self._walk(self._pdfium.raw, None, objects)
         return {kind: found for kind, found in objects.items() if found}
 
     def _place(self, obj: dict, x0: float, y0: float, x1: float, y1: float) -> dict:
@@ -118,30 +147,29 @@ class PdfiumPage(Page):
 
     def _chars(self) -> list[dict]:
         textpage = self._pdfium.get_textpage()
-        raw = textpage.raw
-        handle = ctypes.cast(raw, ctypes.c_void_p).value
-        text_object, origin, loose_box = _char_functions()
-        states: dict[int, tuple] = {}
+        handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+        unicode_of, generated, text_object, origin, loose_box, glyph_width, *_ = _char_functions()
+        states: dict[int, tuple] = {}  # a text object's address → how its characters are placed
         rect, origin_x, origin_y, width = pdfium_c.FS_RECTF(), ctypes.c_double(), ctypes.c_double(), ctypes.c_float()
-        rect_at, x_at, y_at = ctypes.addressof(rect), ctypes.addressof(origin_x), ctypes.addressof(origin_y)
+        rect_at, x_at, y_at, width_at = map(ctypes.addressof, (rect, origin_x, origin_y, width))
         ctm_a, ctm_b, ctm_c, ctm_d, ctm_e, ctm_f = self._ctm
         mb_x0, mb_top = self.mediabox[:2]
         height, doctop, page_number = self.height, self.initial_doctop, self.page_number
-        unicode_of, generated, glyph_width = _PER_CHARACTER
+        state_of = _States(handle, self._ctm)
         out = []
-        for i in range(pdfium_c.FPDFText_CountChars(raw)):
-            code = unicode_of(raw, i)
-            if code in _INSERTED and generated(raw, i):
+        for i in range(pdfium_c.FPDFText_CountChars(textpage.raw)):
+            code = unicode_of(handle, i)
+            if code in _INSERTED and generated(handle, i):
                 continue  # a space or line break PDFium inserted between words or lines; pdfminer sees none
             key = text_object(handle, i)
             if not key:
                 continue
             state = states.get(key)
             if state is None:
-                state = states[key] = self._text_state(raw, i)
+                state = states[key] = state_of(i, key)
             scale, along_x, low, high, upright, horizontal, font, size = state
             origin(handle, i, x_at, y_at)
-            if font is not None and glyph_width(font, code, size, width):
+            if font is not None and glyph_width(font, code, size, width_at):
                 advance = width.value * scale[1]
             else:
                 loose_box(handle, i, rect_at)
@@ -177,50 +205,25 @@ class PdfiumPage(Page):
         self._read_objects = states
         return out
 
-    def _text_state(self, raw, index: int) -> tuple:
-        """How a text object's characters are placed in pdfminer's space: the factors from a character's advance to
-        its box's extent along the line, whether the advance runs along user-space x, the box's extent across the line,
-        whether it reads upright, whether the line runs along x, and the font and size to ask advances of (None
-        where the loose box gives them).
+    def _walk(self, parent: int, form: Matrix | None, objects: dict[str, list[dict]]) -> bool:
+        """The paths of the page, or of a form drawn on it, in pdfminer's space; True when a text object of the
+        page in a font the file does not embed has no character in PDFium's text page.
 
-        A character's advance is the width its font gives for positioning. For an embedded font PDFium's loose box
-        spans exactly that; for a font the file does not embed, the box takes the width of the font PDFium puts in
-        its place, so the advance is asked of the font's declared widths instead."""
+        PDFium measures such a font by the one it substitutes, and its text page then drops some objects as if they
+        repeated their neighbours (seen: the single digits of a 行次 column); pdfminer reads them all."""
+        count_page, get_page_object, count_form, get_form_object, kind_of, matrix_of, *_ = _object_functions()
+        count, get = (count_page, get_page_object) if form is None else (count_form, get_form_object)
         m = pdfium_c.FS_MATRIX()
-        pdfium_c.FPDFText_GetMatrix(raw, index, m)
-        if m.b == 0 and m.c == 0 and m.a != 0:
-            along_x, user_scale = True, abs(m.a)
-        elif m.a == 0 and m.d == 0 and m.b != 0:
-            along_x, user_scale = False, abs(m.b)
-        else:
-            raise Unsupported(f"text set at an angle ({m.a:g} {m.b:g} {m.c:g} {m.d:g})")
-        size = pdfium_c.FPDFText_GetFontSize(raw, index)
-        font = pdfium_c.FPDFTextObj_GetFont(pdfium_c.FPDFText_GetTextObject(raw, index))
-        descent = ctypes.c_float()
-        pdfium_c.FPDFFont_GetDescent(font, ctypes.c_float(size), descent)
-        a, b, c, d, _, _ = _mul((m.a, m.b, m.c, m.d, 0.0, 0.0), self._ctm)
-        # in pdfminer's space a text-space point (x, y) lands at (a x + c y, b x + d y) from the origin
-        horizontal = b == 0
-        across = (d if horizontal else c) * descent.value, (d if horizontal else c) * (descent.value + size)
-        along = a if horizontal else b
-        embedded = pdfium_c.FPDFFont_GetIsEmbedded(font)
-        scale = along / user_scale, along  # from a loose box's extent in user space; from a width in text space
-        upright = a * d > 0 and b * c <= 0
-        return scale, along_x, min(across), max(across), upright, horizontal, None if embedded else font, size
-
-    def _walk(self, parent, form: Matrix | None, objects: dict[str, list[dict]]) -> None:
-        """The paths of the page, or of a form drawn on it, in pdfminer's space."""
-        if form is None:
-            count, get = pdfium_c.FPDFPage_CountObjects(parent), pdfium_c.FPDFPage_GetObject
-        else:
-            count, get = pdfium_c.FPDFFormObj_CountObjects(parent), pdfium_c.FPDFFormObj_GetObject
-        m = pdfium_c.FS_MATRIX()
-        for k in range(count):
+        m_at = ctypes.addressof(m)
+        left_out = False
+        for k in range(count(parent)):
             obj = get(parent, k)
-            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            kind = kind_of(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_TEXT and form is None and not left_out:
+                left_out = _left_out(obj, self._read_objects)
             if kind not in (pdfium_c.FPDF_PAGEOBJ_FORM, pdfium_c.FPDF_PAGEOBJ_PATH):
                 continue
-            pdfium_c.FPDFPageObj_GetMatrix(obj, m)
+            matrix_of(obj, m_at)
             matrix = (m.a, m.b, m.c, m.d, m.e, m.f)
             matrix = _mul(matrix, form) if form is not None else matrix
             if kind == pdfium_c.FPDF_PAGEOBJ_FORM:
@@ -228,6 +231,7 @@ class PdfiumPage(Page):
             else:
                 for subpath in _subpaths(obj, _mul(matrix, self._ctm)):
                     self._paint(subpath, objects)
+        return left_out
 
     def _paint(self, subpath: list[tuple[str, tuple[float, float]]], objects: dict[str, list[dict]]) -> None:
         """A subpath as pdfminer's converter classes it: a line, a rectangle, or a curve."""
@@ -253,32 +257,76 @@ class PdfiumPage(Page):
         objects[kind].append(obj)
 
 
-def _left_out(page, read: dict[int, tuple]) -> bool:
-    """True when a text object of the page in a font the file does not embed has no character in PDFium's text page.
+class _States:
+    """How a text object's characters are placed in pdfminer's space, worked out once for every text matrix, font
+    and size a page sets text in (its text objects are many, often one a character, but set in a few ways)."""
 
-    PDFium measures such a font by the one it substitutes, and its text page then drops some objects as if they
-    repeated their neighbours (seen: the single digits of a 行次 column); pdfminer reads them all."""
-    for k in range(pdfium_c.FPDFPage_CountObjects(page)):
-        obj = pdfium_c.FPDFPage_GetObject(page, k)
-        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_TEXT:
-            continue
-        if ctypes.cast(obj, ctypes.c_void_p).value not in read:
-            font = pdfium_c.FPDFTextObj_GetFont(obj)
-            if not pdfium_c.FPDFFont_GetIsEmbedded(font):
-                return True
-    return False
+    def __init__(self, handle: int, ctm: Matrix):
+        self._handle, self._ctm = handle, ctm
+        self._known: dict[tuple, tuple] = {}
+        self._matrix = pdfium_c.FS_MATRIX()
+        self._matrix_at = ctypes.addressof(self._matrix)
+
+    def __call__(self, index: int, text_object: int) -> tuple:
+        get_matrix, font_size, font_of = _char_functions()[6:9]
+        get_matrix(self._handle, index, self._matrix_at)
+        m = self._matrix
+        setting = (m.a, m.b, m.c, m.d, font_of(text_object), font_size(self._handle, index))
+        state = self._known.get(setting)
+        if state is None:
+            state = self._known[setting] = _text_state(self._ctm, setting)
+        return state
 
 
-def _subpaths(path, matrix: Matrix) -> list[list[tuple[str, tuple[float, float]]]]:
+def _text_state(ctm: Matrix, setting: tuple[float, float, float, float, int, float]) -> tuple:
+    """The factors from a character's advance to its box's extent along the line, whether the advance runs along
+    user-space x, the box's extent across the line, whether it reads upright, whether the line runs along x, and the
+    font and size to ask advances of (None where the loose box gives them), for text set by the matrix (a b c d)
+    in a font at a size (`setting`).
+
+    A character's advance is the width its font gives for positioning. For an embedded font PDFium's loose box
+    spans exactly that; for a font the file does not embed, the box takes the width of the font PDFium puts in
+    its place, so the advance is asked of the font's declared widths instead."""
+    a, b, c, d, font, size = setting
+    if b == 0 and c == 0 and a != 0:
+        along_x, user_scale = True, abs(a)
+    elif a == 0 and d == 0 and b != 0:
+        along_x, user_scale = False, abs(b)
+    else:
+        raise Unsupported(f"text set at an angle ({a:g} {b:g} {c:g} {d:g})")
+    get_descent, is_embedded = _char_functions()[9:]
+    descent = ctypes.c_float()
+    get_descent(font, size, ctypes.addressof(descent))
+    a, b, c, d, _, _ = _mul((a, b, c, d, 0.0, 0.0), ctm)
+    # in pdfminer's space a text-space point (x, y) lands at (a x + c y, b x + d y) from the origin
+    horizontal = b == 0
+    across = (d if horizontal else c) * descent.value, (d if horizontal else c) * (descent.value + size)
+    along = a if horizontal else b
+    scale = along / user_scale, along  # from a loose box's extent in user space; from a width in text space
+    upright = a * d > 0 and b * c <= 0
+    return scale, along_x, min(across), max(across), upright, horizontal, None if is_embedded(font) else font, size
+
+
+def _left_out(text_object: int, read: dict[int, tuple]) -> bool:
+    """True when the text object has no character in PDFium's text page and its font is not embedded."""
+    if text_object in read:
+        return False
+    font_of, _, is_embedded = _char_functions()[8:]
+    return not is_embedded(font_of(text_object))
+
+
+def _subpaths(path: int, matrix: Matrix) -> list[list[tuple[str, tuple[float, float]]]]:
     """A path object's subpaths as pdfminer's operators (m, l, c, h) with their end points, transformed."""
+    count, get_segment, point_of, kind_of, closes = _object_functions()[6:]
     a, b, c, d, e, f = matrix
     x, y = ctypes.c_float(), ctypes.c_float()
+    x_at, y_at = ctypes.addressof(x), ctypes.addressof(y)
     subpaths: list[list[tuple[str, tuple[float, float]]]] = []
     bezier = 0
-    for i in range(pdfium_c.FPDFPath_CountSegments(path)):
-        segment = pdfium_c.FPDFPath_GetPathSegment(path, i)
-        pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
-        kind = pdfium_c.FPDFPathSegment_GetType(segment)
+    for i in range(count(path)):
+        segment = get_segment(path, i)
+        point_of(segment, x_at, y_at)
+        kind = kind_of(segment)
         pt = (round(a * x.value + c * y.value + e, _DIGITS), round(b * x.value + d * y.value + f, _DIGITS))
         if kind == pdfium_c.FPDF_SEGMENT_MOVETO or not subpaths:
             subpaths.append([("m", pt)])
@@ -289,6 +337,6 @@ def _subpaths(path, matrix: Matrix) -> list[list[tuple[str, tuple[float, float]]
             bezier += 1
             if bezier % 3 == 0:
                 subpaths[-1].append(("c", pt))
-        if pdfium_c.FPDFPathSegment_GetClose(segment):
+        if closes(segment):
             subpaths[-1].append(("h", subpaths[-1][0][1]))
     return subpaths
