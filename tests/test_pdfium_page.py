@@ -13,8 +13,8 @@ from reportlab.pdfgen import canvas
 
 from budgetwatch.fixtures.render_pdf import extraction_to_pdf
 from budgetwatch.labels import squeeze
-from budgetwatch.read.pdf_reader import TABLE_SETTINGS, _grid, _on_page, _ruled, read_pdf
-from budgetwatch.read.pdfium_page import PdfiumPage, Unsupported
+from budgetwatch.read.pdf_reader import RULED_PAGE_PATHS, TABLE_SETTINGS, _grid, _on_page, read_pdf
+from budgetwatch.read.pdfium_page import PdfiumPage, Unsupported, draws_paths
 
 DOCUMENTS = Path(__file__).resolve().parent / "documents"
 REAL_PDFS = sorted(DOCUMENTS.glob("*.pdf"))
@@ -30,7 +30,7 @@ def _both(data: bytes):
     doc = pypdfium2.PdfDocument(data)
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for k, plumber_page in enumerate(pdf.pages):
-            if _ruled(doc[k]):
+            if draws_paths(doc[k], RULED_PAGE_PATHS):
                 yield plumber_page, PdfiumPage(doc[k], k + 1, plumber_page.initial_doctop)
 
 
@@ -112,7 +112,7 @@ def test_the_indexed_cell_search_finds_pdfplumbers_cells_and_tables(path):
     from budgetwatch.read import ruled_tables  # noqa: PLC0415
 
     doc = pypdfium2.PdfDocument(path.read_bytes())
-    pages = [PdfiumPage(doc[k], k + 1) for k in range(len(doc)) if _ruled(doc[k])]
+    pages = [PdfiumPage(doc[k], k + 1) for k in range(len(doc)) if draws_paths(doc[k], RULED_PAGE_PATHS)]
     assert pages or "text" in path.stem
     for page in pages:
         finder = TableFinder(page, TABLE_SETTINGS)
@@ -130,7 +130,7 @@ def test_a_cells_text_is_pdfplumbers_text_of_its_characters(path):
 
     doc = pypdfium2.PdfDocument(path.read_bytes())
     cells = 0
-    for page in (PdfiumPage(doc[k], k + 1) for k in range(len(doc)) if _ruled(doc[k])):
+    for page in (PdfiumPage(doc[k], k + 1) for k in range(len(doc)) if draws_paths(doc[k], RULED_PAGE_PATHS)):
         for table in page.find_tables(table_settings=TABLE_SETTINGS):
             for box in table.cells:
                 chars = page.crop(box, strict=False).chars

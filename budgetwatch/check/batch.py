@@ -10,7 +10,7 @@ from pathlib import Path
 
 from budgetwatch.errors import DocumentError
 from budgetwatch.model import Extraction, Finding, Severity
-from budgetwatch.read.isolation import read_documents
+from budgetwatch.read.isolation import READ_WORKERS, expand, read_documents
 from budgetwatch.read.limits import Limits
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -47,8 +47,6 @@ class CheckRun:
 BATCH_DOCUMENTS = 2_500
 # batches validated side by side: the heavy parts (polars, the compiled loops) release the interpreter lock
 CONCURRENT_BATCHES = min(2, os.cpu_count() or 1)
-# documents read side by side, each in its own process (BUDGETWATCH_READ_WORKERS; by default one a core, up to two)
-READ_WORKERS = int(os.environ.get("BUDGETWATCH_READ_WORKERS") or min(2, os.cpu_count() or 1))
 
 
 def _finding_order(f: Finding) -> tuple:
@@ -90,21 +88,6 @@ def _validate_batch(extractions: list[Extraction]) -> list[DocumentReport]:
         findings.sort(key=_finding_order)
         reports.append(DocumentReport(extraction=ex, findings=findings, skipped=skipped.get(sha, [])))
     return reports
-
-
-def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given; a folder stands for every file below it (sorted), hidden files left out."""
-    out: list[Path] = []
-    for given in map(Path, paths):
-        if given.is_dir():
-            out.extend(
-                p
-                for p in sorted(given.rglob("*"))
-                if p.is_file() and not any(x.startswith(".") for x in p.relative_to(given).parts)
-            )
-        else:
-            out.append(given)
-    return out
 
 
 def extract_all(

@@ -31,8 +31,7 @@ def bundled_samples() -> list[Path]:
 
 def _start_reading(paths: list[str]) -> None:
     """The reading processes start importing the readers before this process imports anything more."""
-    from budgetwatch.check.batch import READ_WORKERS, expand
-    from budgetwatch.read.isolation import start_reading_processes
+    from budgetwatch.read.isolation import READ_WORKERS, expand, start_reading_processes
 
     start_reading_processes(min(READ_WORKERS, len(expand(paths))))
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -34,6 +34,8 @@ from budgetwatch.read.limits import Limits
 POLL_SECONDS = 0.02  # how often the reading process's memory is looked at
 STARTUP_SECONDS = 120  # a reading process imports the readers before it takes its first document
 ADDRESS_SPACE_FACTOR = 3
+# documents read side by side, each in its own process (BUDGETWATCH_READ_WORKERS; by default one a core, up to two)
+READ_WORKERS = int(os.environ.get("BUDGETWATCH_READ_WORKERS") or min(2, os.cpu_count() or 1))
 
 
 def _reply(path: str, limits: Limits) -> tuple:
@@ -138,7 +140,6 @@ class _Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.connection.close()
-
 
     def read(self, path: str, limits: Limits) -> tuple:
         """The reading process's reply, or a ('killed', reason) when it broke a limit or died."""
@@ -249,6 +250,21 @@ def read_document(path: str | Path, limits: Limits | None = None) -> Extraction:
 
 def _memory(reply: tuple) -> bool:
     return reply[0] == "memory" or (reply[0] == "killed" and "READ_MEMORY_MB" in reply[1])
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; a folder stands for every file below it (sorted), hidden files left out."""
+    out: list[Path] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            out.extend(
+                p
+                for p in sorted(given.rglob("*"))
+                if p.is_file() and not any(x.startswith(".") for x in p.relative_to(given).parts)
+            )
+        else:
+            out.append(given)
+    return out
 
 
 def read_documents(

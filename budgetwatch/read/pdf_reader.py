@@ -175,8 +175,7 @@ def _page_blocks(page, previous: _Grid | None) -> tuple[list[tuple[float, list[s
 
     tables = find_tables(page, TABLE_SETTINGS)
     boxes = [t.bbox for t in tables]
-    outside = page.filter(lambda obj: not any(_inside(obj, b) for b in boxes)) if boxes else page
-    lines = [(line["top"], [line["text"]]) for line in outside.extract_text_lines()]
+    lines = [(line["top"], [line["text"]]) for line in _text_lines(page, boxes)]
     first_text = min((top for top, _ in lines), default=float("inf"))
     tables = sorted(tables, key=lambda t: t.bbox[1])
     grids = [_grid(table) for table in tables]
@@ -187,6 +186,15 @@ def _page_blocks(page, previous: _Grid | None) -> tuple[list[tuple[float, list[s
     # a table the page ends with (nothing but a page number below it) may go on on the next page
     ends = grids and all(top <= grids[-1].top or len(text[0].strip()) <= 6 for top, text in lines)
     return blocks, (grids[-1] if ends else None)
+
+
+def _text_lines(page, boxes: list[tuple[float, float, float, float]]) -> list[dict]:
+    """pdfplumber's `extract_text_lines()` of the page without the characters inside the boxes (its tables)."""
+    from pdfplumber.utils import chars_to_textmap  # noqa: PLC0415
+
+    chars = [c for c in page.chars if not any(_inside(c, b) for b in boxes)] if boxes else page.chars
+    textmap = chars_to_textmap(chars, layout_bbox=page.bbox, layout_width=page.width, layout_height=page.height)
+    return textmap.extract_text_lines(strip=True, return_chars=False)
 
 
 def _grid(table) -> _Grid:
@@ -269,19 +277,6 @@ def _open_pdfium(data: bytes, source: str):
         raise DocumentError(source, f"not a readable PDF: {exc}") from exc
 
 
-def _ruled(pdfium_page) -> bool:
-    import pypdfium2.raw as pdfium_c  # noqa: PLC0415
-
-    raw = pdfium_page.raw
-    paths = 0
-    for k in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        if pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, k)) == pdfium_c.FPDF_PAGEOBJ_PATH:
-            paths += 1
-            if paths >= RULED_PAGE_PATHS:
-                return True
-    return False
-
-
 def _plain_lines(pdfium_page) -> list[str]:
     text = pdfium_page.get_textpage().get_text_range()
     return [line.strip() for line in re.split(r"\r\n|\n|\r", text) if line.strip()]
@@ -333,12 +328,17 @@ class _Reading:
         self.text.pages.extend([number] * len(block))
 
     def page(self, number: int, max_ocr_pages: int) -> None:
-        from budgetwatch.read.pdfium_page import PdfiumPage, Unsupported, pdfium_page_height  # noqa: PLC0415
+        from budgetwatch.read.pdfium_page import (  # noqa: PLC0415
+            PdfiumPage,
+            Unsupported,
+            draws_paths,
+            pdfium_page_height,
+        )
 
         pdfium_page = self.pdfium_doc[number - 1]
         doctop = self.doctop
         self.doctop += pdfium_page_height(pdfium_page)
-        if not _ruled(pdfium_page):
+        if not draws_paths(pdfium_page, RULED_PAGE_PATHS):
             self.previous = None
             self.add(number, self._unruled(pdfium_page, number, max_ocr_pages))
             return

@@ -102,6 +102,19 @@ def _object_functions() -> tuple:
     )
 
 
+def draws_paths(pdfium_page, at_least: int) -> bool:
+    """True when the page itself (not a form on it) draws at least `at_least` path objects."""
+    count, get_object, _, _, kind_of, *_ = _object_functions()
+    page = ctypes.cast(pdfium_page.raw, ctypes.c_void_p).value
+    paths = 0
+    for k in range(count(page)):
+        if kind_of(get_object(page, k)) == pdfium_c.FPDF_PAGEOBJ_PATH:
+            paths += 1
+            if paths >= at_least:
+                return True
+    return False
+
+
 def pdfium_page_height(pdfium_page) -> float:
     """The page's height as pdfplumber counts it (its media box, turned by the page's rotation)."""
     x0, y0, x1, y1 = (round(float(v), _DIGITS) for v in pdfium_page.get_mediabox())
