@@ -151,3 +151,19 @@ def test_check_a_folder_and_write_findings_for_excel(tmp_path):
     bases = dict(findings.select("check_id", "basis").unique().iter_rows())
     assert (bases["C-01"], bases["L-02"], bases["F03-1"]) == ("layout", "layout", "identity")
     assert json.loads((tmp_path / "check.json").read_text(encoding="utf-8"))["schema_version"] == 1
+
+
+def test_publish_puts_a_clean_document_in_the_dataset_and_quarantines_one_with_errors(clean_budget, tmp_path):
+    dataset = tmp_path / "dataset"
+    broken = SAMPLES / "huangpi-2024-final.txt"
+    result = budgetwatch("publish", str(clean_budget), str(broken), "--dataset", str(dataset))
+    assert result.returncode == 1  # huangpi's errors, as check says
+    assert f"published: {clean_budget} (0 errors," in result.stdout
+    assert f"quarantined: {broken} (" in result.stdout
+    with duckdb.connect(str(Dataset(dataset).database), read_only=True) as con:
+        status = dict(con.execute("SELECT url, status FROM registry").fetchall())
+        published_rows = con.execute("SELECT count(*) FROM line_items").fetchone()[0]
+    assert status == {clean_budget.resolve().as_uri(): "published", broken.resolve().as_uri(): "quarantined"}
+    assert published_rows > 0
+    again = budgetwatch("publish", str(clean_budget), "--dataset", str(dataset))
+    assert again.returncode == 0 and again.stdout.startswith(f"unchanged: {clean_budget}")

@@ -115,6 +115,25 @@ def _report(args: argparse.Namespace) -> int:
     return run.exit_status
 
 
+def _publish(args: argparse.Namespace) -> int:
+    """Check local documents and publish each into the dataset: published when it has no error, else quarantined
+    with its findings (exit status as for check). Stewards are not told and the findings ledger is not filed: that
+    is the process-documents flow's run."""
+    run = _checked(args.paths, "budgetwatch.publish.dataset", "budgetwatch.acquire.docref")
+    from budgetwatch.acquire.docref import DocumentRef
+    from budgetwatch.publish.dataset import Dataset, publish
+
+    dataset = Dataset(Path(args.dataset))
+    for report in run.reports:
+        document = report.extraction.document
+        ref = DocumentRef(path=document.source, sha256=document.sha256)
+        outcome = publish(dataset, ref, report)
+        print(f"{outcome.action}: {document.source} ({len(report.errors)} errors, {len(report.warnings)} warnings)")
+    for failure in run.unreadable:
+        print(f"error: {failure}", file=sys.stderr)
+    return run.exit_status
+
+
 def _demo(args: argparse.Namespace) -> int:
     """The whole pipeline on the embedded sample portal (budgetwatch.cli.demo)."""
     from budgetwatch.cli import demo
@@ -193,6 +212,10 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--out", required=True, help="report folder (entry page: OUT/index.html)")
     h.add_argument("--previous", help="a previous report folder or check.json, to show how the counts changed")
     h.set_defaults(run=_report)
+    u = sub.add_parser("publish", help="check documents and publish or quarantine each into a dataset folder")
+    u.add_argument("paths", nargs="+", help="documents, or folders of documents")
+    u.add_argument("--dataset", required=True, help="dataset folder (created on first publication)")
+    u.set_defaults(run=_publish)
     d = sub.add_parser("demo", help="crawl the embedded sample portal, check, publish and report what it holds")
     d.add_argument("--out", default="budgetwatch-demo", help="output folder (default: ./budgetwatch-demo)")
     d.set_defaults(run=_demo)
