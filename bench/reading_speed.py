@@ -12,7 +12,8 @@
    in its reading process as the flows do), with the peak memory of the worker and its reading process.
    Then a 300-page PDF of table pages read whole: time and peak memory.
 4. OCR: the samples' tables as page images (200 dpi) in an image-only PDF, read back: seconds a page, cells read
-   exactly, the lowest recognition score of an amount.
+   exactly, the lowest recognition score of an amount; this reader (each piece of text recognised at its own width,
+   again padded where unsure) against every piece padded to 320 px as the recogniser was trained, alternating.
 
     uv run python bench/reading_speed.py [REPEATS]
 """
@@ -205,35 +206,52 @@ def _cells(extraction, only=None) -> Counter:
     )
 
 
-def scanned() -> None:
-    """The samples' tables as page images in an image-only PDF, read by OCR: time a page and cells right."""
+def scanned(repeats: int) -> None:
+    """The samples' tables as page images in an image-only PDF, read by OCR: time a page and cells right, pieces of
+    text at their own width (this reader) and padded to 320 px as the recogniser was trained, alternating."""
     if not ocr_engine.available() or cjk_font_file() is None:
         print("scanned pages: skipped (needs the OCR engine and a TrueType CJK font such as fonts-wqy-zenhei)")
         return
-    right = total = pages = 0
-    elapsed, lowest = 0.0, 1.0
     from budgetwatch.read import ocr_grid
 
-    ocr_grid._engine()  # the models load once a process, before the first page
-    for path in bundled_samples():
-        source = extract_path(path)
-        if not source.items:
-            continue
-        pngs = extraction_to_pngs(source)
+    sources = [(path.stem, source) for path in bundled_samples() if (source := extract_path(path)).items]
+    pages = [(stem, source, extraction_to_pngs(source)) for stem, source in sources]
+    docs = [(stem, source, len(pngs), pngs_to_pdf(pngs)) for stem, source, pngs in pages]
+    own_width, widths = ocr_grid.PIECE_WIDTH, {"own width": ocr_grid.PIECE_WIDTH, "padded to 320": 320}
+    for width in widths.values():
+        ocr_grid._engine(width)  # the models load once a process, before the first page
+    seconds: dict[str, list[float]] = {name: [] for name in widths}
+    for _ in range(repeats):
+        for name, width in widths.items():
+            ocr_grid.PIECE_WIDTH = width
+            seconds[name].append(_scanned_once(docs, name))
+    ocr_grid.PIECE_WIDTH = own_width
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    print(
+        "scanned pages, median s a page: "
+        + ", ".join(f"{name} {value:.2f}" for name, value in medians.items())
+        + f" ({medians['own width'] / medians['padded to 320']:.2f}×); peak memory {peak_rss_mb():.0f} MB"
+    )
+
+
+def _scanned_once(docs, name: str) -> float:
+    right = total = pages = 0
+    elapsed, lowest = 0.0, 1.0
+    for stem, source, count, pdf in docs:
         t = time.perf_counter()
-        back = extract_bytes(pngs_to_pdf(pngs), "scanned.pdf")
-        seconds = time.perf_counter() - t
+        back = extract_bytes(pdf, "scanned.pdf")
+        elapsed += time.perf_counter() - t
         read = {t.table_id for t in back.tables if str(t.status) in ("parsed", "declared_empty")}
         expected = _cells(source, read)
         ok, n = sum((expected & _cells(back)).values()), sum(expected.values())
-        right, total = right + ok, total + n
-        pages, elapsed = pages + len(pngs), elapsed + seconds
+        right, total, pages = right + ok, total + n, pages + count
         lowest = min([lowest, *(i.ocr_confidence for i in back.items if i.ocr_confidence is not None)])
-        print(f"scanned {path.stem:30} {len(pngs):>3} pages {seconds / len(pngs):>5.2f} s a page {ok:>5}/{n}")
+        print(f"scanned {stem:30} {count:>3} pages {ok:>5}/{n} cells ({name})")
     print(
-        f"scanned pages {pages}: {elapsed / pages:.2f} s a page, cell accuracy {right}/{total} = {right / total:.2%}, "
-        f"lowest amount confidence {lowest:.3f}; peak memory {peak_rss_mb():.0f} MB"
+        f"scanned pages {pages} ({name}): {elapsed / pages:.2f} s a page, cell accuracy {right}/{total} = "
+        f"{right / total:.2%}, lowest amount confidence {lowest:.3f}"
     )
+    return elapsed / pages
 
 
 def long_document(target_pages: int = 300) -> None:
@@ -273,7 +291,7 @@ def main(repeats: int) -> None:
         with tempfile.TemporaryDirectory() as out:
             processes(Path(out))
         bytes_to_published()
-    scanned()
+    scanned(repeats)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

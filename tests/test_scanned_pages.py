@@ -108,6 +108,23 @@ def test_a_png_page_is_read_by_ocr(huangpi, scanned_final):
     assert _amounts(back) == _amounts(huangpi, {"final.01"})
 
 
+@needs_font
+@needs_ocr
+def test_pieces_not_surely_read_at_their_own_width_are_read_again_as_trained(huangpi, scanned_final, monkeypatch):
+    first, again = [], []
+    for engine, seen in ((ocr_grid._engine(ocr_grid.PIECE_WIDTH), first), (ocr_grid._engine(), again)):
+        spy = lambda crops, real=engine.recognize_txt, seen=seen: seen.extend(crops) or real(crops)  # noqa: E731
+        monkeypatch.setattr(engine, "recognize_txt", spy)
+    back = extract_bytes(scanned_final[0][1], "final-01.png")
+    assert first and len(again) < len(first) / 10  # a clean page: almost every piece is read once, at its own width
+    assert _amounts(back) == _amounts(huangpi, {"final.01"})
+    first.clear()
+    monkeypatch.setattr(ocr_grid, "SURE", 1.01)  # no reading is that sure: every piece is read again, as trained
+    back = extract_bytes(scanned_final[0][1], "final-01.png")
+    assert len(again) >= len(first) > 0
+    assert _amounts(back) == _amounts(huangpi, {"final.01"})
+
+
 def test_low_confidence_amounts_are_reported(huangpi):
     ex = extract_bytes("\n".join(huangpi.text.splitlines()).encode(), "copy.txt")
     target = next(i for i in ex.items if i.table_id == "final.01" and not i.blank)
