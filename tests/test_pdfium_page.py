@@ -76,17 +76,26 @@ def test_generated_and_copy_protected_reports_give_the_same_characters(hongshan)
     assert read_pdf(protected, "protected.pdf").lines == lines
 
 
-def _table_with_angled_note() -> bytes:
+def _ruled_table(rows: list[tuple[str, str]], font: str | None = None) -> tuple[canvas.Canvas, io.BytesIO]:
+    """A page with a two-column ruled table of `rows`, its canvas left open for more."""
     buffer = io.BytesIO()
     c = canvas.Canvas(buffer, pagesize=A4)
+    if font:
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+        c.setFont(font, 10)
     xs, ys = [72, 200, 320], [700, 680, 660, 640]
     for y in ys:
         c.line(xs[0], y, xs[-1], y)
     for x in xs:
         c.line(x, ys[0], x, ys[-1])
-    for row, (label, amount) in enumerate([("item", "amount"), ("rent", "12.50"), ("total", "12.50")]):
+    for row, (label, amount) in enumerate(rows):
         c.drawString(xs[0] + 4, ys[row] - 14, label)
         c.drawString(xs[1] + 4, ys[row] - 14, amount)
+    return c, buffer
+
+
+def _table_with_angled_note() -> bytes:
+    c, buffer = _ruled_table([("item", "amount"), ("rent", "12.50"), ("total", "12.50")])
     c.saveState()
     c.translate(400, 500)
     c.rotate(30)
@@ -110,19 +119,8 @@ def test_a_page_with_text_at_an_angle_is_read_by_pdfplumber_itself():
 def _table_with_text_drawn_twice() -> bytes:
     """A ruled table in a CJK font the file does not embed, one cell's text drawn again over itself (as some writers
     fake bold): PDFium's text page folds the second object into the first, pdfminer reads both."""
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    buffer = io.BytesIO()
-    c = canvas.Canvas(buffer, pagesize=A4)
-    c.setFont("STSong-Light", 10)
-    xs, ys = [72, 200, 320], [700, 680, 660, 640]
-    for y in ys:
-        c.line(xs[0], y, xs[-1], y)
-    for x in xs:
-        c.line(x, ys[0], x, ys[-1])
-    for row, (label, amount) in enumerate([("项目", "金额"), ("栏次", "1"), ("合计", "12.50")]):
-        c.drawString(xs[0] + 4, ys[row] - 14, label)
-        c.drawString(xs[1] + 4, ys[row] - 14, amount)
-    c.drawString(xs[1] + 4, ys[1] - 14, "1")
+    c, buffer = _ruled_table([("项目", "金额"), ("栏次", "1"), ("合计", "12.50")], font="STSong-Light")
+    c.drawString(204, 666, "1")  # the 栏次 row's cell again
     c.save()
     return buffer.getvalue()
 
