@@ -125,6 +125,19 @@ def test_pieces_not_surely_read_at_their_own_width_are_read_again_as_trained(hua
     assert _amounts(back) == _amounts(huangpi, {"final.01"})
 
 
+@needs_font
+@needs_ocr
+def test_pieces_identical_in_every_pixel_are_recognised_once(huangpi, scanned_final, monkeypatch):
+    pieces, seen = [], []
+    recognised, engine = ocr_grid._recognised, ocr_grid._engine(ocr_grid.PIECE_WIDTH)
+    monkeypatch.setattr(ocr_grid, "_recognised", lambda crops: pieces.extend(crops) or recognised(crops))
+    spy = lambda crops, real=engine.recognize_txt: seen.extend(crops) or real(crops)  # noqa: E731
+    monkeypatch.setattr(engine, "recognize_txt", spy)
+    back = extract_bytes(scanned_final[0][1], "final-01.png")
+    assert len(seen) == len({(piece.shape, piece.tobytes()) for piece in pieces}) < len(pieces)
+    assert _amounts(back) == _amounts(huangpi, {"final.01"})
+
+
 def test_low_confidence_amounts_are_reported(huangpi):
     ex = extract_bytes("\n".join(huangpi.text.splitlines()).encode(), "copy.txt")
     target = next(i for i in ex.items if i.table_id == "final.01" and not i.blank)
