@@ -117,13 +117,21 @@ def _env() -> dict[str, str]:
 
 def _timed(command: list[str], runs: int = 3) -> float:
     """Median wall-clock seconds of a command, after one untimed run."""
-    subprocess.run(command, env=_env(), capture_output=True, check=False)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
+    return _alternating([command], runs)[0][0]
+
+
+def _alternating(commands: list[list[str]], runs: int) -> list[list[float]]:
+    """Wall-clock seconds of each run of each command, the commands taking turns (after one untimed run each), so
+    that the machine's drift touches all alike; each command's list sorted."""
+    for command in commands:
         subprocess.run(command, env=_env(), capture_output=True, check=False)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for command, took in zip(commands, times, strict=True):
+            t = time.perf_counter()
+            subprocess.run(command, env=_env(), capture_output=True, check=False)
+            took.append(time.perf_counter() - t)
+    return [[statistics.median(took), *sorted(took)] for took in times]
 
 
 DUMP = """import sys, pypdfium2
@@ -134,9 +142,10 @@ for f in sys.argv[1:]:
 
 def processes(out: Path) -> None:
     files = [str(p) for p in sorted(REAL.glob("*.pdf"))]
-    dump = _timed([PYTHON, "-c", DUMP, *files])
-    extract = _timed([BUDGETWATCH, "extract", *files, "--out", str(out / "extract")])
-    print(f"process: pypdfium2 text dump of {len(files)} real reports {dump:.2f} s")
+    (dump, *_), (extract, *_) = _alternating(
+        [[PYTHON, "-c", DUMP, *files], [BUDGETWATCH, "extract", *files, "--out", str(out / "extract")]], runs=5
+    )
+    print(f"process: pypdfium2 text dump of {len(files)} real reports {dump:.2f} s (median of 5, taking turns)")
     print(f"process: budgetwatch extract of the same files {extract:.2f} s ({extract / dump:.1f}× the dump)")
     print(f"process: budgetwatch --help {_timed([BUDGETWATCH, '--help']):.2f} s")
     print(f"process: budgetwatch rules {_timed([BUDGETWATCH, 'rules']):.2f} s")
