@@ -142,9 +142,15 @@ def _validated() -> int:
 
 
 def _submitted_by(output: list[str]) -> dict[str, str]:
-    """Flow run id → the worker that took it, from the workers' log lines."""
+    """Flow run id → the worker that took it, from the workers' log lines. A worker logs that it submits a run, then
+    asks the server for it in the same steps: two workers that fetched the same run both log it, the server gives it
+    to the first to ask and aborts the other's submission, so the first line names the taker (short of one worker
+    overtaking the other between its line and its request)."""
     found = re.findall(r"Worker '(budgetwatch-worker-\d)' submitting flow run '([0-9a-f-]+)'", "".join(output))
-    return {run: worker for worker, run in found}
+    takers: dict[str, str] = {}
+    for worker, run in found:
+        takers.setdefault(run, worker)
+    return takers
 
 
 def _shared_findings(database: str) -> dict[str, list[tuple]]:
